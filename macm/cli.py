@@ -14,7 +14,11 @@ import sys
 
 __all__ = ["main", "build_parser"]
 
-COMMAND_MODULES: tuple[str, ...] = ("macm.commands.demo",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "macm.demo",
+    "macm.processing.cli",
+    "macm.processing.caption_cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     return int(args.func(args) or 0)
 
 

@@ -55,7 +55,7 @@ class PoseBackend(ABC):
             `list[PersonPose]`: every person found, keypoints in `keypoint_names` order, in frame pixels.
         """
 
-    def reset(self) -> None:
+    def reset(self) -> None:  # noqa: B027 (optional hook: stateless backends have nothing to forget)
         """Forget tracking state before a new clip."""
 
     def track(
@@ -76,12 +76,16 @@ class PoseBackend(ABC):
             times.append(timestamp)
             counts.append(len(people))
             if main is None:
-                keypoints.append(np.concatenate([np.full((num_keypoints, 2), np.nan), np.zeros((num_keypoints, 1))], 1))
+                keypoints.append(
+                    np.concatenate([np.full((num_keypoints, 2), np.nan), np.zeros((num_keypoints, 1))], 1)
+                )
                 world.append(np.full((num_keypoints, 3), np.nan))
                 boxes.append(np.full(4, np.nan))
             else:
                 keypoints.append(main.keypoints)
-                world.append(main.world_keypoints if main.world_keypoints is not None else np.full((num_keypoints, 3), np.nan))
+                world.append(
+                    main.world_keypoints if main.world_keypoints is not None else np.full((num_keypoints, 3), np.nan)
+                )
                 boxes.append(main.bbox)
                 previous_bbox = main.bbox
         if not indices:

@@ -91,7 +91,9 @@ class PoseTrack:
             )
         for name in ("frame_indices", "timestamps", "person_counts", "bboxes"):
             if len(getattr(self, name)) != num_frames:
-                raise ValueError(f"`{name}` has {len(getattr(self, name))} rows but `keypoints` has {num_frames} frames")
+                raise ValueError(
+                    f"`{name}` has {len(getattr(self, name))} rows but `keypoints` has {num_frames} frames"
+                )
 
     @property
     def num_frames(self) -> int:
@@ -146,6 +148,6 @@ class PoseTrack:
                 image_size=tuple(int(v) for v in data["image_size"]),
                 person_counts=data["person_counts"],
                 bboxes=data["bboxes"],
-                world_keypoints=data["world_keypoints"] if "world_keypoints" in data else None,
+                world_keypoints=data.get("world_keypoints"),
                 backend=str(data["backend"]),
             )

@@ -1,0 +1,84 @@
+"""`macm caption`: caption one video with an M-ACM checkpoint.
+
+```bash
+macm caption clip.mp4 --model path/or/hub-id [--question "..."] [--no-msd] [--json]
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from .caption import DEFAULT_QUESTION
+from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail, _positive_int
+from .pose import POSE_BACKENDS
+
+__all__ = ["register", "run_caption"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("caption", help="caption a video (keyframes + motion frames + MSD)")
+    parser.add_argument("video", type=Path, help="input video file")
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("MACM_MODEL"),
+        help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL)",
+    )
+    parser.add_argument("--question", default=DEFAULT_QUESTION, help="instruction or question about the clip")
+    parser.add_argument(
+        "--msd", action=argparse.BooleanOptionalAction, default=True, help="Motion Synergetic Decoding"
+    )
+    parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
+    parser.add_argument("--num-keyframes", type=_positive_int, default=16, help="keyframes (default 16)")
+    parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
+    parser.add_argument("--max-new-tokens", type=_positive_int, default=128)
+    parser.add_argument("--json", action="store_true", help="print keyframes, MSD diagnostics and timings as JSON")
+    parser.set_defaults(func=run_caption)
+    return parser
+
+
+def run_caption(args: argparse.Namespace) -> int:
+    from .caption import caption_motion, load_captioner
+    from .pipeline import BodyRecoveryError, extract_motion
+    from .pose import PoseBackendUnavailableError
+    from .video import VideoDecodeError
+
+    if not args.model:
+        return _fail(args.video, "no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT)
+    try:
+        model, processor = load_captioner(args.model)
+    except (OSError, ValueError) as error:
+        return _fail(Path(str(args.model)), f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE)
+    try:
+        motion = extract_motion(
+            args.video, backend=args.backend, num_keyframes=args.num_keyframes, smpl_dir=args.smpl_dir, progress=False
+        )
+    except VideoDecodeError as error:
+        return _fail(args.video, str(error), EXIT_BAD_INPUT)
+    except PoseBackendUnavailableError as error:
+        return _fail(args.video, str(error), EXIT_UNAVAILABLE)
+    except BodyRecoveryError as error:
+        return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+    result = caption_motion(
+        model, processor, motion, question=args.question, msd=args.msd, max_new_tokens=args.max_new_tokens
+    )
+    if args.json:
+        report = {
+            "video": str(args.video),
+            "model": str(args.model),
+            "question": args.question,
+            **result.to_dict(),
+            "keyframes": {
+                "indices": [int(i) for i in motion.keyframe_indices],
+                "timestamps": [round(float(t), 4) for t in motion.keyframe_timestamps],
+            },
+            "person_fraction": motion.summary.get("person_fraction"),
+            "timings": {**{k: round(v, 3) for k, v in motion.timings.items()}, "generate": result.seconds},
+        }
+        print(json.dumps(report, indent=2))
+    else:
+        print(result.caption)
+    return 0

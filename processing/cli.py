@@ -1,0 +1,150 @@
+"""`macm motion`: run the motion pathway on one clip and write what it produced.
+
+```bash
+macm motion clip.mp4 --out motion/ --backend blazepose --num-keyframes 16
+```
+
+writes to `--out`: `keyframes.json` (`indices`, `timestamps`), `pose.npz` (`PoseTrack.save_npz`),
+`keyframe_000.png`..., `motion_000.png`..., `overlay.mp4` (the skeleton on every candidate frame) and
+`summary.json` (person counts, visibility statistics, duration, fps, backend). A clip in which nobody
+is found is written too, flagged in the summary. A file that is not a decodable video exits with
+status 2 and one line: `macm: error: <file>: <reason>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .pose import POSE_BACKENDS
+
+__all__ = ["register", "run_motion", "write_motion_result"]
+
+logger = logging.getLogger(__name__)
+
+EXIT_BAD_INPUT = 2
+EXIT_UNAVAILABLE = 3
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the `motion` subcommand."""
+    parser = subparsers.add_parser(
+        "motion",
+        help="pose, pose-driven keyframes and motion frames of one video",
+        description="Run the M-ACM motion pathway on one video and write keyframes, motion frames, poses and a summary.",
+    )
+    parser.add_argument("video", type=Path, help="input video file")
+    parser.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
+    parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
+    parser.add_argument("--num-keyframes", type=_positive_int, default=16, help="keyframes to sample (default 16)")
+    parser.add_argument(
+        "--stride", type=_positive_int, default=None, help="candidate-frame stride (default: <= ~10 fps)"
+    )
+    parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
+    parser.add_argument(
+        "--allow-pickle", action="store_true", help="allow loading a pickled .pkl SMPL model (only files you trust)"
+    )
+    parser.add_argument("--alpha", type=float, default=0.6, help="opacity of the drawn body (default 0.6)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the motion cache")
+    parser.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(func=run_motion)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _write_png(path: Path, rgb: np.ndarray) -> None:
+    import cv2
+
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[..., ::-1])):
+        raise OSError(f"could not write {path}")
+
+
+def write_motion_result(result, out_dir: Path) -> None:
+    """Write a `MotionResult` as `keyframes.json`, `pose.npz`, PNGs and `summary.json` into `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keyframes = {
+        "indices": [int(i) for i in result.keyframe_indices],
+        "timestamps": [round(float(t), 6) for t in result.keyframe_timestamps],
+        "track_indices": [int(i) for i in result.keyframe_track_indices],
+        "stride": result.stride,
+        "render_style": result.render_style,
+    }
+    (out_dir / "keyframes.json").write_text(json.dumps(keyframes, indent=2))
+    result.track.save_npz(out_dir / "pose.npz")
+    for i, (keyframe, motion) in enumerate(zip(result.keyframes, result.motion_frames, strict=True)):
+        _write_png(out_dir / f"keyframe_{i:03d}.png", keyframe)
+        _write_png(out_dir / f"motion_{i:03d}.png", motion)
+    summary = dict(result.summary)
+    summary["video"] = result.video.to_dict()
+    summary["num_keyframes"] = len(result.keyframe_indices)
+    summary["from_cache"] = result.from_cache
+    summary["timings"] = {name: round(seconds, 4) for name, seconds in result.timings.items()}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+
+
+def _fail(video: Path, reason: str, code: int) -> int:
+    reason = " ".join(str(reason).split())
+    prefix = f"{video}: "
+    print(f"macm: error: {reason if reason.startswith(prefix) else prefix + reason}", file=sys.stderr)
+    return code
+
+
+def run_motion(args: argparse.Namespace) -> int:
+    """The `motion` subcommand. Returns the exit status."""
+    from .pipeline import BodyRecoveryError, extract_motion
+    from .pose import PoseBackendUnavailableError
+    from .video import VideoDecodeError
+
+    if args.out.exists() and not args.out.is_dir():
+        return _fail(args.out, "--out exists and is not a directory", EXIT_BAD_INPUT)
+    if args.smpl_dir is not None and not args.smpl_dir.exists():
+        return _fail(args.smpl_dir, "--smpl-dir does not exist", EXIT_BAD_INPUT)
+    if not 0.0 <= args.alpha <= 1.0:
+        return _fail(args.video, f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT)
+    try:
+        result = extract_motion(
+            args.video,
+            backend=args.backend,
+            num_keyframes=args.num_keyframes,
+            stride=args.stride,
+            smpl_dir=args.smpl_dir,
+            allow_pickle=args.allow_pickle,
+            cache=not args.no_cache,
+            progress=not args.no_progress,
+            overlay_path=None if args.no_overlay else args.out / "overlay.mp4",
+            alpha=args.alpha,
+        )
+    except VideoDecodeError as error:
+        return _fail(args.video, str(error), EXIT_BAD_INPUT)
+    except PoseBackendUnavailableError as error:
+        return _fail(args.video, str(error), EXIT_UNAVAILABLE)
+    except BodyRecoveryError as error:
+        return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+    write_motion_result(result, args.out)
+    summary = result.summary
+    if summary["no_person"]:
+        logger.warning("%s: no person found; keyframes sampled uniformly (flagged in summary.json)", args.video)
+    logger.info(
+        "%s: %d keyframes, person in %.0f%% of %d candidate frames -> %s",
+        args.video,
+        len(result.keyframe_indices),
+        100 * summary["person_fraction"],
+        summary["num_candidate_frames"],
+        args.out,
+    )
+    return 0

@@ -1,0 +1,370 @@
+"""From a video file to keyframes and motion frames: the motion pathway of one clip.
+
+```
+video --decode (streaming)--> candidate frames --pose backend--> PoseTrack --sampler--> keyframe indices
+      --second pass--> keyframe RGB (+ overlay video) --body recovery + renderer--> motion frames
+```
+
+Frames are decoded twice rather than kept: the first pass runs pose estimation on each candidate
+frame and drops it; the second fetches only the keyframes (and, when asked, draws the skeleton on
+every candidate frame into an overlay video). Pose tracks and keyframe choices are cached per
+(video content, settings), see `macm.processing.cache`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .cache import MotionCache, cache_key, file_sha256
+from .keyframes import DEFAULT_MIN_SCORE, sample_keyframes
+from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
+from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules, render_motion_frame
+from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
+
+__all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "summarize_track"]
+
+logger = logging.getLogger(__name__)
+
+# Visibility thresholds of the per-clip summary (the HMI curation filters read them).
+VISIBLE_SCORE = 0.5
+MIN_BODY_KEYPOINTS = 12
+MIN_FACE_KEYPOINTS = 2
+_FACE = COCO17_NAMES[:5]
+_BODY = COCO17_NAMES[5:]
+
+
+@dataclass
+class MotionResult:
+    """Everything the motion pathway produced for one clip.
+
+    Args:
+        video (`VideoInfo`): the clip.
+        track (`PoseTrack`): main person per candidate frame (the backend's keypoint layout).
+        stride (`int`): candidate frames are every `stride`-th decoded frame.
+        keyframe_track_indices (`np.ndarray` of shape `(N,)`): keyframes as indices into `track`.
+        keyframe_indices (`np.ndarray` of shape `(N,)`): keyframes as decoded-frame indices of the video.
+        keyframe_timestamps (`np.ndarray` of shape `(N,)`): their presentation times in seconds.
+        keyframes (`list[np.ndarray]`): `N` RGB keyframes, `(H, W, 3)` uint8.
+        motion_frames (`list[np.ndarray]`): `N` RGB motion frames (body drawn over the keyframe), `(H, W, 3)` uint8.
+        summary (`dict`): per-clip statistics, see `summarize_track`.
+        render_style (`str`): `"capsules"` or `"mesh"`.
+        body (`Any`, *optional*): the SMPL fit of the keyframes when an SMPL model was given.
+        from_cache (`bool`): the pose track came from the cache.
+        timings (`dict[str, float]`): seconds spent per stage.
+    """
+
+    video: VideoInfo
+    track: PoseTrack
+    stride: int
+    keyframe_track_indices: np.ndarray
+    keyframe_indices: np.ndarray
+    keyframe_timestamps: np.ndarray
+    keyframes: list[np.ndarray]
+    motion_frames: list[np.ndarray]
+    summary: dict
+    render_style: str = "capsules"
+    body: Any = None
+    from_cache: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def has_person(self) -> bool:
+        return not self.summary.get("no_person", False)
+
+
+def _coco_view(track: PoseTrack) -> PoseTrack | None:
+    try:
+        return track.to_coco17()
+    except ValueError:
+        return None
+
+
+def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
+    """Per-clip statistics of a pose track, used for reporting and for filtering clips.
+
+    Returns:
+        `dict` with `backend`, `duration`, `fps`, `stride`, `num_candidate_frames`, `person_counts` (per
+        candidate frame), `person_fraction` (frames with a main person), `single_person_fraction` (frames
+        with exactly one person), `body_visible_fraction` (frames with >= 12 COCO body keypoints scored
+        > 0.5), `face_visible_fraction` (>= 2 COCO face points scored > 0.5), `fully_visible_fraction`
+        (both), `bbox_area_fraction` (mean main-person box area over frame area, frames with a person),
+        `no_person` and `flags` (short strings naming problems).
+    """
+    counts = np.asarray(track.person_counts, dtype=np.int64)
+    num = max(1, track.num_frames)
+    has_person = track.has_person
+    coco = _coco_view(track)
+    if coco is not None:
+        scores = coco.keypoints[..., 2]
+        body = (scores[:, 5:] > VISIBLE_SCORE).sum(axis=1) >= MIN_BODY_KEYPOINTS
+        face = (scores[:, :5] > VISIBLE_SCORE).sum(axis=1) >= MIN_FACE_KEYPOINTS
+    else:
+        body = face = np.zeros(track.num_frames, dtype=bool)
+    height, width = track.image_size
+    boxes = track.bboxes[has_person]
+    areas = (boxes[:, 2] - boxes[:, 0]).clip(0) * (boxes[:, 3] - boxes[:, 1]).clip(0) / max(1, height * width)
+    areas = areas[np.isfinite(areas)]
+
+    summary = {
+        "backend": track.backend,
+        "duration": round(float(video.duration), 4),
+        "fps": round(float(video.fps), 4),
+        "width": video.width,
+        "height": video.height,
+        "stride": int(stride),
+        "num_candidate_frames": track.num_frames,
+        "person_counts": counts.tolist(),
+        "person_fraction": float(has_person.sum() / num),
+        "single_person_fraction": float((counts == 1).sum() / num),
+        "body_visible_fraction": float(body.sum() / num),
+        "face_visible_fraction": float(face.sum() / num),
+        "fully_visible_fraction": float((body & face).sum() / num),
+        "bbox_area_fraction": float(areas.mean()) if len(areas) else 0.0,
+        "no_person": not bool(has_person.any()),
+    }
+    flags = []
+    if summary["no_person"]:
+        flags.append("no_person")
+    elif summary["person_fraction"] < 0.5:
+        flags.append("person_mostly_absent")
+    if (counts > 1).mean() > 0.2:
+        flags.append("multiple_people")
+    if coco is None:
+        flags.append("no_coco17_layout")
+    summary["flags"] = flags
+    return summary
+
+
+def _resolve_backend(backend: str | PoseBackend, backend_kwargs: dict | None) -> PoseBackend:
+    if isinstance(backend, PoseBackend):
+        return backend
+    return get_pose_backend(backend, **(backend_kwargs or {}))
+
+
+def _run_pose(video_path: Path, info: VideoInfo, backend: PoseBackend, stride: int, progress: bool) -> PoseTrack:
+    frames = prefetch(iter_frames(video_path, stride=stride))  # decode the next frames while pose runs
+    total = math.ceil(info.num_frames / stride) if info.num_frames else None
+    try:
+        with tqdm(frames, total=total, desc=f"pose ({backend.name})", unit="frame", disable=not progress) as bar:
+            return backend.track(bar, image_size=(info.height, info.width))
+    finally:
+        frames.close()
+
+
+def _draw_row(rgb: np.ndarray, track: PoseTrack, row: int, alpha: float) -> np.ndarray:
+    if not track.has_person[row]:
+        return rgb.copy()
+    world = None if track.world_keypoints is None else track.world_keypoints[row]
+    return draw_capsules(rgb, track.keypoints[row], track.keypoint_names, alpha=alpha, world_keypoints=world)
+
+
+def _second_pass(
+    video_path: Path,
+    track: PoseTrack,
+    stride: int,
+    keyframe_rows: np.ndarray,
+    overlay_path: str | os.PathLike | None,
+    overlay_fps: float,
+    alpha: float,
+    progress: bool,
+) -> list[np.ndarray]:
+    """Keyframe RGB images; with `overlay_path`, also the skeleton drawn on every candidate frame into a video."""
+    wanted = [int(index) for index in track.frame_indices[keyframe_rows]]
+    if overlay_path is None:
+        return read_frames(video_path, wanted)
+    row_of = {int(index): row for row, index in enumerate(track.frame_indices)}
+    wanted_set = set(wanted)
+    found: dict[int, np.ndarray] = {}
+    frames = prefetch(iter_frames(video_path, stride=stride))
+    with OverlayVideoWriter(overlay_path, fps=overlay_fps) as writer, closing(frames):
+        for frame_index, _, rgb in tqdm(
+            frames, total=track.num_frames, desc="overlay", unit="frame", disable=not progress
+        ):
+            row = row_of.get(frame_index)
+            if row is None:
+                continue
+            writer.write(_draw_row(rgb, track, row, alpha))
+            if frame_index in wanted_set:
+                found[frame_index] = rgb
+    missing = sorted(wanted_set - found.keys())
+    if missing:
+        raise VideoDecodeError(f"{video_path}: keyframes {missing[:5]} could not be decoded again")
+    return [found[index] for index in wanted]
+
+
+class BodyRecoveryError(ValueError):
+    """The SMPL model cannot be loaded (missing or unreadable files, a refused pickle, missing dependency)."""
+
+
+def _recover_bodies(
+    track: PoseTrack,
+    keyframe_rows: np.ndarray,
+    keyframes: list[np.ndarray],
+    smpl_dir: str | os.PathLike,
+    allow_pickle: bool,
+    alpha: float,
+) -> tuple[list[np.ndarray], Any]:
+    """Fit SMPL to the keyframes that have a person (`macm.processing.body`) and draw the mesh over them.
+
+    Keyframes without a person (uniformly sampled fill) are returned as they are.
+    """
+    try:
+        from .body import fit_smpl_to_track, load_smpl_model
+
+        model = load_smpl_model(smpl_dir, allow_pickle=allow_pickle)
+    except (ImportError, OSError, ValueError) as error:
+        raise BodyRecoveryError(f"cannot load the SMPL model from {smpl_dir}: {error}") from error
+    with_person = [i for i, row in enumerate(keyframe_rows) if track.has_person[row]]
+    frames = [image.copy() for image in keyframes]
+    if not with_person:
+        return frames, None
+    fit = fit_smpl_to_track(model, track, keyframe_rows[with_person])
+    for position, i in enumerate(with_person):
+        mesh = {**fit.mesh(position), "focal_length": fit.focal_length}
+        frames[i] = render_motion_frame(keyframes[i], style="mesh", mesh=mesh, alpha=alpha)
+    fit.extras["keyframe_positions"] = with_person
+    return frames, fit
+
+
+def extract_motion(
+    video_path: str | os.PathLike,
+    backend: str | PoseBackend = "blazepose",
+    num_keyframes: int = 16,
+    stride: int | None = None,
+    smpl_dir: str | os.PathLike | None = None,
+    allow_pickle: bool = False,
+    cache: bool | MotionCache = True,
+    progress: bool = True,
+    overlay_path: str | os.PathLike | None = None,
+    alpha: float = DEFAULT_ALPHA,
+    min_score: float = DEFAULT_MIN_SCORE,
+    backend_kwargs: dict | None = None,
+) -> MotionResult:
+    """Run the motion pathway on one clip: pose, pose-driven keyframes, body recovery, motion frames.
+
+    Args:
+        video_path (`str` or `os.PathLike`): the clip.
+        backend (`str` or `PoseBackend`, *optional*, defaults to `"blazepose"`): a registered backend name
+            (see `macm.processing.pose.POSE_BACKENDS`) or a ready backend instance.
+        num_keyframes (`int`, *optional*, defaults to 16): keyframes to sample (fewer when the clip is shorter).
+        stride (`int`, *optional*): candidate-frame stride; defaults to keeping candidates at or below ~10 fps.
+        smpl_dir (`str` or `os.PathLike`, *optional*): an SMPL model directory; without it the body is drawn
+            as part-coloured limb capsules.
+        allow_pickle (`bool`, *optional*, defaults to `False`): allow loading a pickled (`.pkl`) SMPL model.
+        cache (`bool` or `MotionCache`, *optional*, defaults to `True`): reuse / store the pose track and
+            keyframe choice (`True` uses the default cache directory). Entries are keyed by the video's bytes,
+            the backend's name, `backend_kwargs`, `stride`, `num_keyframes` and `min_score`; a backend passed as
+            an instance is identified by its `name` only.
+        progress (`bool`, *optional*, defaults to `True`): show progress bars.
+        overlay_path (`str` or `os.PathLike`, *optional*): also write the skeleton drawn on every candidate
+            frame to this video file.
+        alpha (`float`, *optional*, defaults to 0.6): opacity of the drawn body.
+        min_score (`float`, *optional*, defaults to 0.3): keypoint score below which joints are ignored.
+        backend_kwargs (`dict`, *optional*): passed to the backend constructor when `backend` is a name.
+
+    Returns:
+        `MotionResult`. A clip where nobody is found is not an error: its summary has `no_person=True`,
+        keyframes are sampled uniformly and the motion frames are the plain keyframes.
+
+    Raises:
+        `VideoDecodeError`: the file is not a decodable video.
+        `PoseBackendUnavailableError`: the backend cannot be built here.
+        `BodyRecoveryError`: `smpl_dir` is given but the SMPL model cannot be loaded from it.
+    """
+    if stride is not None and (isinstance(stride, bool) or not isinstance(stride, int) or stride < 1):
+        raise ValueError(f"`stride` must be a positive integer, got {stride!r}")
+    if isinstance(num_keyframes, bool) or not isinstance(num_keyframes, int) or num_keyframes < 1:
+        raise ValueError(f"`num_keyframes` must be a positive integer, got {num_keyframes!r}")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"`alpha` must be in [0, 1], got {alpha}")
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    video_path = Path(video_path)
+    info = probe_video(video_path)
+    stride = stride or default_stride(info.fps)
+    backend_name = backend.name if isinstance(backend, PoseBackend) else str(backend)
+
+    store = cache if isinstance(cache, MotionCache) else (MotionCache() if cache else None)
+    key = None
+    cached = None
+    if store is not None:
+        settings = {
+            "backend": backend_name,
+            "backend_kwargs": backend_kwargs or {},
+            "stride": stride,
+            "num_keyframes": num_keyframes,
+            "min_score": min_score,
+        }
+        key = cache_key(file_sha256(video_path), settings)
+        cached = store.load(key)
+    timings["probe"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    if cached is not None:
+        track, saved = cached
+        keyframe_rows = np.asarray(saved["track_indices"], dtype=np.int64)
+        logger.info("Pose track of %s loaded from cache", video_path)
+    else:
+        track = _run_pose(video_path, info, _resolve_backend(backend, backend_kwargs), stride, progress)
+        timings["pose"] = time.perf_counter() - start
+        start = time.perf_counter()
+        coco = _coco_view(track)
+        keyframe_rows = sample_keyframes(coco if coco is not None else track, num_keyframes, min_score)
+        timings["keyframes"] = time.perf_counter() - start
+    if store is not None and cached is None:
+        store.save(
+            key,
+            track,
+            {
+                "track_indices": keyframe_rows.tolist(),
+                "indices": track.frame_indices[keyframe_rows].tolist(),
+                "timestamps": track.timestamps[keyframe_rows].tolist(),
+            },
+        )
+
+    start = time.perf_counter()
+    overlay_fps = info.fps / stride if info.fps > 0 else 10.0
+    keyframes = _second_pass(video_path, track, stride, keyframe_rows, overlay_path, overlay_fps, alpha, progress)
+    timings["keyframe_decode" if overlay_path is None else "keyframe_decode_and_overlay"] = time.perf_counter() - start
+
+    summary = summarize_track(track, info, stride)
+    if summary["no_person"]:
+        logger.warning("%s: no person found in any of %d candidate frames", video_path, track.num_frames)
+
+    start = time.perf_counter()
+    body = None
+    style = "capsules"
+    if smpl_dir is not None and not summary["no_person"]:
+        motion_frames, body = _recover_bodies(track, keyframe_rows, keyframes, smpl_dir, allow_pickle, alpha)
+        style = "mesh"
+    else:
+        motion_frames = [
+            _draw_row(image, track, int(row), alpha) for image, row in zip(keyframes, keyframe_rows, strict=True)
+        ]
+    timings["body_and_render"] = time.perf_counter() - start
+
+    return MotionResult(
+        video=info,
+        track=track,
+        stride=stride,
+        keyframe_track_indices=keyframe_rows,
+        keyframe_indices=track.frame_indices[keyframe_rows],
+        keyframe_timestamps=track.timestamps[keyframe_rows],
+        keyframes=keyframes,
+        motion_frames=motion_frames,
+        summary=summary,
+        render_style=style,
+        body=body,
+        from_cache=cached is not None,
+        timings=timings,
+    )

@@ -1,0 +1,41 @@
+"""The files shipped for trust_remote_code import only what a Hub runtime has."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ALLOWED_TOP_LEVEL = {"torch", "transformers", "numpy", "PIL"}
+SHIPPED = sorted((Path(__file__).resolve().parents[2] / "modeling_macm").glob("*.py"))
+
+
+def _stdlib() -> set[str]:
+    import sys
+
+    return set(sys.stdlib_module_names)
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_file_imports(path):
+    allowed = ALLOWED_TOP_LEVEL | _stdlib()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                assert alias.name.split(".")[0] in allowed, f"{path.name}: import {alias.name}"
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0:
+                assert node.module.split(".")[0] in allowed, f"{path.name}: from {node.module} import ..."
+            else:
+                assert node.level == 1, f"{path.name}: relative imports reach only siblings"
+                sibling = (node.module or "").split(".")[0]
+                assert not sibling or (path.parent / f"{sibling}.py").exists(), f"{path.name}: from .{sibling}"
+
+
+def test_every_shipped_file_is_checked():
+    assert {p.name for p in SHIPPED} >= {
+        "configuration_macm.py",
+        "modeling_macm.py",
+        "processing_macm.py",
+        "msd.py",
+        "convert_llava_onevision.py",
+    }

@@ -1,0 +1,88 @@
+"""A saved M-ACM folder loads through the Auto classes with trust_remote_code, away from the project's code."""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from tiny_models import paired_inputs
+
+ISOLATED_LOADER = textwrap.dedent(
+    """
+    import sys
+    # drop the project's folders and its editable-install hooks: only the copied folder's .py files may be used
+    in_repo = lambda p: p == "{repo}" or (p.startswith("{repo}/") and "site-packages" not in p)  # noqa: E731
+    sys.path[:] = [p for p in sys.path if p and not in_repo(p) and "__editable__" not in p]
+    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+    sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
+    try:
+        import macm  # noqa: F401
+        raise SystemExit("the project package is still importable")
+    except ImportError:
+        pass
+    import torch
+    from transformers import AutoModel, AutoProcessor
+    folder, inputs_path, out_path = sys.argv[1:4]
+    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
+    inputs = torch.load(inputs_path)
+    with torch.no_grad():
+        logits = model(**inputs, pathways="both").logits
+    ids = model.generate(**inputs, max_new_tokens=6, do_sample=False, msd=True)
+    torch.save({{"logits": logits, "ids": ids, "model": type(model).__name__, "processor": type(processor).__name__,
+                "prompt_len": processor.num_video_tokens(3)}}, out_path)
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def saved_copy(tmp_path_factory, tiny_model, tiny_processor):
+    saved = tmp_path_factory.mktemp("saved")
+    tiny_model.save_pretrained(saved)
+    tiny_processor.save_pretrained(saved)
+    copy = tmp_path_factory.mktemp("elsewhere") / "macm-tiny"
+    shutil.copytree(saved, copy)
+    return copy
+
+
+def test_auto_classes_load_in_isolation_and_match(saved_copy, tiny_model, tiny_processor, tmp_path, repo_root):
+    inputs = dict(paired_inputs(tiny_processor, ["Describe.", "Which foot steps first?"]))
+    torch.save(inputs, tmp_path / "inputs.pt")
+    script = tmp_path / "load.py"
+    script.write_text(ISOLATED_LOADER.format(repo=str(repo_root)))
+    subprocess.run(
+        [sys.executable, str(script), str(saved_copy), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
+        cwd=tmp_path,
+        check=True,
+    )
+    result = torch.load(tmp_path / "out.pt")
+    assert (result["model"], result["processor"]) == ("MacmForConditionalGeneration", "MacmProcessor")
+    with torch.no_grad():
+        expected = tiny_model(**inputs, pathways="both").logits
+    expected_ids = tiny_model.generate(**inputs, max_new_tokens=6, do_sample=False, msd=True)
+    torch.testing.assert_close(result["logits"], expected, rtol=0, atol=0)
+    torch.testing.assert_close(result["ids"], expected_ids, rtol=0, atol=0)
+    assert result["prompt_len"] == tiny_processor.num_video_tokens(3)
+
+
+def test_auto_map_and_refusal_without_trust_remote_code(saved_copy):
+    from transformers import AutoModel
+
+    config = json.loads((saved_copy / "config.json").read_text())
+    assert config["auto_map"] == {
+        "AutoConfig": "configuration_macm.MacmConfig",
+        "AutoModel": "modeling_macm.MacmForConditionalGeneration",
+    }
+    with pytest.raises(ValueError, match="trust_remote_code"):
+        AutoModel.from_pretrained(saved_copy, trust_remote_code=False)
+
+
+def test_device_map_loading(saved_copy, tiny_model):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(saved_copy, trust_remote_code=True, device_map="cpu")
+    for name, tensor in tiny_model.state_dict().items():
+        torch.testing.assert_close(model.state_dict()[name], tensor, rtol=0, atol=0)

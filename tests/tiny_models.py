@@ -1,0 +1,114 @@
+"""Tiny random M-ACM / LLaVA-OneVision models, tokenizers and clips built in code (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from transformers import LlavaOnevisionConfig, LlavaOnevisionForConditionalGeneration, Qwen2Tokenizer
+from transformers.convert_slow_tokenizer import bytes_to_unicode
+from transformers.models.siglip import SiglipImageProcessorPil
+
+from macm.modeling_macm import MacmConfig, MacmForConditionalGeneration, MacmProcessor
+from macm.modeling_macm.processing_macm import DEFAULT_CHAT_TEMPLATE
+
+SPECIAL_TOKENS = ["<|im_start|>", "<|im_end|>", "<video>", "<motion>"]
+IMAGE_SIZE, PATCH_SIZE = 32, 8
+NUM_IMAGE_TOKENS = (IMAGE_SIZE // PATCH_SIZE) ** 2
+VOCAB_SIZE = 320
+
+
+def tiny_tokenizer(with_motion: bool = True) -> Qwen2Tokenizer:
+    """A byte-level Qwen2 tokenizer (one token per byte) with the chat and placeholder tokens."""
+    vocab = {char: index for index, char in enumerate(bytes_to_unicode().values())}
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=[])
+    specials = SPECIAL_TOKENS if with_motion else [t for t in SPECIAL_TOKENS if t != "<motion>"]
+    tokenizer.add_special_tokens({"additional_special_tokens": specials})
+    tokenizer.chat_template = DEFAULT_CHAT_TEMPLATE
+    return tokenizer
+
+
+def tiny_image_processor() -> SiglipImageProcessorPil:
+    return SiglipImageProcessorPil(size={"height": IMAGE_SIZE, "width": IMAGE_SIZE})
+
+
+def tiny_processor() -> MacmProcessor:
+    return MacmProcessor(
+        image_processor=tiny_image_processor(), tokenizer=tiny_tokenizer(), num_image_tokens=NUM_IMAGE_TOKENS
+    )
+
+
+def text_config(**overrides) -> dict:
+    config = {
+        "model_type": "qwen2",
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "intermediate_size": 128,
+        "vocab_size": VOCAB_SIZE,
+        "max_position_embeddings": 512,
+    }
+    return {**config, **overrides}
+
+
+def vision_config(**overrides) -> dict:
+    config = {
+        "model_type": "siglip_vision_model",
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 64,
+        "image_size": IMAGE_SIZE,
+        "patch_size": PATCH_SIZE,
+    }
+    return {**config, **overrides}
+
+
+def tiny_macm_config(**overrides) -> MacmConfig:
+    tokenizer = tiny_tokenizer()
+    kwargs = {
+        "text_config": text_config(),
+        "vision_config": vision_config(),
+        "video_token_id": tokenizer.convert_tokens_to_ids("<video>"),
+        "motion_token_id": tokenizer.convert_tokens_to_ids("<motion>"),
+    }
+    return MacmConfig(**{**kwargs, **overrides})
+
+
+def tiny_macm(seed: int = 0, **overrides) -> MacmForConditionalGeneration:
+    torch.manual_seed(seed)
+    return MacmForConditionalGeneration(tiny_macm_config(**overrides)).eval()
+
+
+def tiny_llava(seed: int = 0) -> LlavaOnevisionForConditionalGeneration:
+    tokenizer = tiny_tokenizer(with_motion=False)
+    config = LlavaOnevisionConfig(
+        text_config=text_config(),
+        vision_config=vision_config(),
+        video_token_index=tokenizer.convert_tokens_to_ids("<video>"),
+        image_token_index=0,
+        vision_feature_select_strategy="full",
+        vision_feature_layer=-1,
+    )
+    torch.manual_seed(seed)
+    return LlavaOnevisionForConditionalGeneration(config).eval()
+
+
+def random_clip(seed: int, num_frames: int = 3, height: int = 40, width: int = 48) -> np.ndarray:
+    """`(F, H, W, 3)` uint8 frames of noise."""
+    return np.random.default_rng(seed).integers(0, 256, (num_frames, height, width, 3), dtype=np.uint8)
+
+
+def caption_prompt(processor: MacmProcessor, text: str = "Describe the motion.") -> str:
+    return processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": text}]}],
+        add_generation_prompt=True,
+    )
+
+
+def paired_inputs(processor: MacmProcessor, texts: list[str], num_frames: int = 3, seed: int = 0):
+    """A left-padded batch with keyframes and motion frames, one clip per prompt."""
+    prompts = [caption_prompt(processor, text) for text in texts]
+    videos = [random_clip(seed + i, num_frames) for i in range(len(texts))]
+    motion = [random_clip(seed + 100 + i, num_frames) for i in range(len(texts))]
+    return processor(text=prompts, videos=videos, motion_frames=motion)
