@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-EXTRAS := motion,eval,test
+EXTRAS := motion,eval,train,test
 
 .PHONY: install demo test lint format constraints benchmarks clean
 

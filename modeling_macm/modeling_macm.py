@@ -440,6 +440,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         """
         if pathways is None and labels is not None:
             pathways = self.config.loss_pathways
+        loss_kwargs = {k: kwargs.pop(k) for k in ("num_items_in_batch", "ignore_index") if k in kwargs}
         outputs = self.model(
             input_ids=input_ids,
             pixel_values_videos=pixel_values_videos,
@@ -463,12 +464,16 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             vocab_size = self.config.text_config.vocab_size
             if pathways == "both":
                 visual_logits, motion_logits = logits.chunk(2)
-                visual_loss = self.loss_function(logits=visual_logits, labels=labels, vocab_size=vocab_size, **kwargs)
-                motion_loss = self.loss_function(logits=motion_logits, labels=labels, vocab_size=vocab_size, **kwargs)
+                visual_loss = self.loss_function(
+                    logits=visual_logits, labels=labels, vocab_size=vocab_size, **loss_kwargs
+                )
+                motion_loss = self.loss_function(
+                    logits=motion_logits, labels=labels, vocab_size=vocab_size, **loss_kwargs
+                )
                 weight = self.config.motion_loss_weight
                 loss = (visual_loss + weight * motion_loss) / (1 + weight)
             else:
-                loss = self.loss_function(logits=logits, labels=labels, vocab_size=vocab_size, **kwargs)
+                loss = self.loss_function(logits=logits, labels=labels, vocab_size=vocab_size, **loss_kwargs)
                 if pathways == "motion":
                     motion_loss = loss
                 else:

@@ -112,3 +112,45 @@ def paired_inputs(processor: MacmProcessor, texts: list[str], num_frames: int = 
     videos = [random_clip(seed + i, num_frames) for i in range(len(texts))]
     motion = [random_clip(seed + 100 + i, num_frames) for i in range(len(texts))]
     return processor(text=prompts, videos=videos, motion_frames=motion)
+
+
+def make_tiny_hmi_dataset(root, num_clips: int = 4, num_frames: int = 2, size: int = 24) -> None:
+    """An HMI-format folder: metadata.jsonl rows with captions, QA and pre-rendered frames, and a card."""
+    import json
+    from pathlib import Path
+
+    from PIL import Image
+
+    root = Path(root)
+    (root / "train").mkdir(parents=True, exist_ok=True)
+    sides = ["left", "right"]
+    rows = []
+    for clip in range(num_clips):
+        frames = root / "frames" / f"clip{clip}"
+        frames.mkdir(parents=True, exist_ok=True)
+        keyframes, motion = [], []
+        for f in range(num_frames):
+            rgb = random_clip(clip * 10 + f, num_frames=1, height=size, width=size)[0]
+            Image.fromarray(rgb).save(frames / f"keyframe_{f:02d}.png")
+            Image.fromarray(255 - rgb).save(frames / f"motion_{f:02d}.png")
+            keyframes.append(f"frames/clip{clip}/keyframe_{f:02d}.png")
+            motion.append(f"frames/clip{clip}/motion_{f:02d}.png")
+        side = sides[clip % 2]
+        rows.append(
+            {
+                "id": f"clip{clip}",
+                "file_name": f"videos/clip{clip}.mp4",
+                "video": f"videos/clip{clip}.mp4",
+                "caption": f"The person raises the {side} arm.",
+                "qa": [{"question": "Which arm moves?", "answer": side, "type": "open", "dimension": "details"}],
+                "keyframe_files": keyframes,
+                "motion_files": motion,
+            }
+        )
+    with open(root / "train" / "metadata.jsonl", "w") as handle:
+        for row in rows:
+            handle.write(json.dumps(row) + "\n")
+    (root / "README.md").write_text(
+        "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: train/metadata.jsonl\n---\n"
+        "# tiny HMI-format dataset\n"
+    )

@@ -27,6 +27,7 @@ POSE_BACKENDS: dict[str, tuple[str, str]] = {
     "blazepose": ("macm.processing.pose.blazepose", "BlazePoseBackend"),
     "vitpose": ("macm.processing.pose.vitpose", "VitPoseBackend"),
     "dwpose": ("macm.processing.pose.dwpose", "DWPoseBackend"),
+    "mmpose": ("macm.processing.pose.mmpose_adapter", "MMPoseBackend"),
 }
 
 

@@ -52,7 +52,7 @@ def test_caption_cli_json(tiny_checkpoint, sample_clip, capsys):
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["msd"] is True and len(report["keyframes"]["indices"]) == 4
-    assert {"pose", "generate"} <= set(report["timings"])
+    assert "generate" in report["timings"] and report["timings"]["generate"] > 0
 
 
 def test_caption_cli_without_model_is_a_clear_error(sample_clip, capsys, monkeypatch):

@@ -1,0 +1,99 @@
+"""HMI-format rows -> SFT samples (captions and QA pairs), and the clip frames each sample needs.
+
+An HMI-format dataset folder holds `metadata.jsonl` rows with `file_name`/`video` (the clip), `caption`, `qa`
+(a list of `{"question", "answer", "type", "dimension"}`) and optionally `keyframe_files` / `motion_files`
+(pre-rendered keyframes and motion frames, paths relative to the folder). Rows without pre-rendered frames get
+them from the motion pathway (`extract_motion`, cached per video).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["CAPTION_QUESTION", "build_sft_samples", "dataset_root", "load_clip_frames", "load_hmi_split"]
+
+logger = logging.getLogger(__name__)
+
+CAPTION_QUESTION = "Describe the person's movements in detail."
+MEDIA_FIELDS = ("id", "video", "file_name", "keyframe_files", "motion_files")
+
+
+def dataset_root(name_or_path: str, revision: str | None = None) -> Path:
+    """The local folder the dataset's relative media paths start from (a Hub dataset is snapshot-downloaded)."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        return path.resolve()
+    from huggingface_hub import snapshot_download
+
+    return Path(snapshot_download(name_or_path, repo_type="dataset", revision=revision))
+
+
+def load_hmi_split(name_or_path: str, split: str = "train", config: str | None = None, revision: str | None = None):
+    """`datasets.load_dataset` of an HMI-format folder or Hub dataset, and its media root."""
+    import datasets
+
+    root = dataset_root(name_or_path, revision)
+    dataset = datasets.load_dataset(str(root), name=config, split=split)
+    missing = {"caption"} - set(dataset.column_names)
+    if missing or not ({"video", "file_name", "keyframe_files"} & set(dataset.column_names)):
+        raise ValueError(
+            f"{name_or_path} (split {split!r}) is not HMI-format: it needs `caption` and one of `video`/`file_name`/"
+            f"`keyframe_files`; it has columns {dataset.column_names}"
+        )
+    return dataset, root
+
+
+def build_sft_samples(
+    rows, qa_ratio: float = 0.2, seed: int = 0, caption_question: str = CAPTION_QUESTION
+) -> list[dict]:
+    """Expand dataset rows into SFT samples: every caption, plus a `qa_ratio` fraction of the QA pairs.
+
+    The paper trained on all 115K captions and 20% of the QA pairs (206K). The QA subset is drawn with `seed`,
+    so every process of a distributed run builds the same list.
+
+    Returns:
+        `list[dict]`: samples with `question`, `answer`, `kind` (`"caption"`/`"qa"`), `row` (index into `rows`) and
+        the row's media fields (`MEDIA_FIELDS`), so a sample can be collated on its own.
+    """
+    if not 0.0 <= qa_ratio <= 1.0:
+        raise ValueError(f"`qa_ratio` must be in [0, 1], got {qa_ratio}")
+    samples, qa_pairs = [], []
+    for index, row in enumerate(rows):
+        media = {key: row.get(key) for key in MEDIA_FIELDS}
+        if row.get("caption"):
+            samples.append(
+                {**media, "question": caption_question, "answer": row["caption"], "kind": "caption", "row": index}
+            )
+        for qa in row.get("qa") or []:
+            if qa.get("question") and qa.get("answer") is not None:
+                sample = {**media, "question": qa["question"], "answer": str(qa["answer"]), "kind": "qa", "row": index}
+                qa_pairs.append(sample)
+    chosen = random.Random(seed).sample(qa_pairs, round(qa_ratio * len(qa_pairs)))
+    samples.extend(sorted(chosen, key=lambda s: (s["row"], s["question"])))
+    logger.info("SFT samples: %d captions + %d of %d QA pairs", len(samples) - len(chosen), len(chosen), len(qa_pairs))
+    return samples
+
+
+def _open_rgb(path: Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def load_clip_frames(row: dict, root: Path, num_keyframes: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The keyframes and motion frames of one row: pre-rendered files when listed, else the motion pathway."""
+    if row.get("keyframe_files") and row.get("motion_files"):
+        keyframes = [_open_rgb(root / name) for name in row["keyframe_files"]]
+        motion = [_open_rgb(root / name) for name in row["motion_files"]]
+        if len(keyframes) != len(motion):
+            raise ValueError(f"row {row.get('id')}: {len(keyframes)} keyframe files but {len(motion)} motion files")
+        return keyframes, motion
+    from macm.processing.pipeline import extract_motion
+
+    video = row.get("video") or row.get("file_name")
+    result = extract_motion(root / video, num_keyframes=num_keyframes, progress=False)
+    return result.keyframes, result.motion_frames
