@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "macm.demo",
     "macm.processing.cli",
     "macm.processing.caption_cli",
+    "macm.evaluation.cli",
 )
 
 

@@ -27,7 +27,7 @@ def test_cli_lists_its_commands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("demo", "motion", "caption"):
+    for command in ("demo", "motion", "caption", "eval"):
         assert command in out
 
 

@@ -1,0 +1,448 @@
+"""HMI-Bench loading, prediction files, and true/false question accuracy.
+
+The published benchmark folder::
+
+    HMI-Bench/
+        HMI-Bench.json      [{"video": "videos/xxx.mp4", "caption": "..."}, ...]
+        HMI-Bench-QA.json   question/answer pairs (schema not published, see `load_qa`)
+        videos/
+
+A predictions file is JSON lines, one object per video, matched to the benchmark by the video path exactly as the
+benchmark writes it::
+
+    {"video": "videos/xxx.mp4", "caption": "...", "answers": ["yes", "The person is ..."]}
+
+``answers`` is optional: a list in the order of that video's QA items in HMI-Bench-QA.json, or an object mapping
+question text to answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import posixpath
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "BENCH_FILE",
+    "QA_FILE",
+    "BenchItem",
+    "HmiBench",
+    "Prediction",
+    "QAItem",
+    "answer_for",
+    "load_bench",
+    "load_predictions",
+    "load_qa",
+    "match_predictions",
+    "normalize_tf",
+    "tf_accuracy",
+]
+
+logger = logging.getLogger(__name__)
+
+BENCH_FILE = "HMI-Bench.json"
+QA_FILE = "HMI-Bench-QA.json"
+
+_QUESTION_KEYS = ("question", "q", "Q", "query", "prompt")
+_ANSWER_KEYS = ("answer", "a", "A", "gt", "ground_truth", "label")
+_TYPE_KEYS = ("type", "question_type", "qa_type", "format", "kind")
+_DIMENSION_KEYS = ("dimension", "category", "aspect", "dim", "task")
+_QA_LIST_KEYS = ("qa", "QA", "qas", "qa_pairs", "questions", "conversations")
+_TF_TYPES = {
+    "tf",
+    "t/f",
+    "true/false",
+    "true_false",
+    "truefalse",
+    "yes/no",
+    "yes_no",
+    "yesno",
+    "judge",
+    "judgement",
+    "judgment",
+    "binary",
+    "boolean",
+    "bool",
+    "closed",
+    "close-ended",
+    "closed-ended",
+}
+_OPEN_TYPES = {"open", "open-ended", "open_ended", "openended", "oe", "free", "free-form", "descriptive"}
+_TRUE_WORDS = {"yes", "true", "correct", "right", "y", "t"}
+_FALSE_WORDS = {"no", "false", "incorrect", "wrong", "n", "f"}
+
+
+def normalize_tf(answer) -> bool | None:
+    """`True`/`False` for a yes/no/true/false answer (first word, case and punctuation ignored); else `None`.
+
+    Example:
+
+    ```python
+    >>> [normalize_tf(a) for a in ["Yes.", "FALSE", "No, he does not.", True, "maybe"]]
+    [True, False, False, True, None]
+    ```
+    """
+    if isinstance(answer, bool):
+        return answer
+    if not isinstance(answer, str):
+        return None
+    words = re.findall(r"[a-z]+", answer.lower())
+    if not words:
+        return None
+    if words[0] in _TRUE_WORDS:
+        return True
+    if words[0] in _FALSE_WORDS:
+        return False
+    return None
+
+
+@dataclass
+class QAItem:
+    """One question about a video.
+
+    Args:
+        video (`str`): the video path as the benchmark writes it.
+        question (`str`): the question text.
+        answer (`str`): the reference answer (for true/false items, a yes/no/true/false word).
+        kind (`str`): ``"tf"`` (true/false) or ``"open"``.
+        dimension (`str`, *optional*): the motion-understanding dimension, when the file gives one.
+        index (`int`): position among the video's questions (the order ``answers`` lists follow).
+    """
+
+    video: str
+    question: str
+    answer: str
+    kind: str
+    dimension: str | None = None
+    index: int = 0
+
+
+@dataclass
+class BenchItem:
+    """A benchmark video: its reference captions and questions."""
+
+    video: str
+    captions: list[str]
+    qa: list[QAItem] = field(default_factory=list)
+
+
+@dataclass
+class HmiBench:
+    """A loaded HMI-Bench folder: ``items`` in file order, ``root`` for the video files."""
+
+    root: Path
+    items: list[BenchItem]
+
+    def __post_init__(self):
+        self._by_video = {item.video: item for item in self.items}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, video: str) -> BenchItem:
+        return self._by_video[video]
+
+    def video_path(self, item: BenchItem) -> Path:
+        """The file of an item's video."""
+        return self.root / item.video
+
+    @property
+    def qa_items(self) -> list[QAItem]:
+        return [qa for item in self.items for qa in item.qa]
+
+
+def _read_json(path: Path):
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return json.load(handle)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
+
+
+def _first(record: Mapping, keys: Sequence[str]):
+    for key in keys:
+        if key in record:
+            return record[key]
+    return None
+
+
+def _load_captions(path: Path) -> list[tuple[str, list[str]]]:
+    data = _read_json(path)
+    if isinstance(data, dict):
+        # {video: caption} is accepted as well as the published list of {"video", "caption"} objects.
+        data = [{"video": video, "caption": caption} for video, caption in data.items()]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of {{'video', 'caption'}} objects, got {type(data).__name__}")
+    items: list[tuple[str, list[str]]] = []
+    seen: set[str] = set()
+    for index, record in enumerate(data):
+        if not isinstance(record, dict):
+            raise ValueError(f"{path}: item {index} must be an object, got {record!r:.80}")
+        video = record.get("video")
+        caption = _first(record, ("caption", "captions", "description"))
+        if not isinstance(video, str) or not video:
+            raise ValueError(f"{path}: item {index} has no 'video' path: {record!r:.120}")
+        if isinstance(caption, str):
+            captions = [caption]
+        elif isinstance(caption, list) and caption and all(isinstance(c, str) for c in caption):
+            captions = list(caption)
+        else:
+            raise ValueError(
+                f"{path}: item {index} ({video}) needs 'caption' as text or a list of texts, got {caption!r:.80}"
+            )
+        if video in seen:
+            raise ValueError(f"{path}: item {index} repeats video {video!r}")
+        seen.add(video)
+        items.append((video, captions))
+    return items
+
+
+def _qa_kind(record: Mapping, answer: str, path: Path, where: str) -> str:
+    raw_type = _first(record, _TYPE_KEYS)
+    if raw_type is not None:
+        kind = str(raw_type).strip().lower()
+        if kind in _TF_TYPES:
+            return "tf"
+        if kind in _OPEN_TYPES:
+            return "open"
+        raise ValueError(
+            f"{path}: {where} has unknown question type {raw_type!r}; expected one of true/false or open-ended forms"
+        )
+    return "tf" if normalize_tf(answer) is not None and len(answer.split()) <= 2 else "open"
+
+
+def _qa_record(record, video: str, index: int, path: Path, where: str) -> QAItem:
+    if not isinstance(record, dict):
+        raise ValueError(f"{path}: {where} must be an object with a question and an answer, got {record!r:.80}")
+    question = _first(record, _QUESTION_KEYS)
+    answer = _first(record, _ANSWER_KEYS)
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError(f"{path}: {where} has no question (looked for {list(_QUESTION_KEYS)}): {record!r:.120}")
+    if isinstance(answer, bool):
+        answer = "yes" if answer else "no"
+    if not isinstance(answer, str):
+        raise ValueError(f"{path}: {where} has no answer text (looked for {list(_ANSWER_KEYS)}): {record!r:.120}")
+    dimension = _first(record, _DIMENSION_KEYS)
+    return QAItem(
+        video=video,
+        question=question.strip(),
+        answer=answer.strip(),
+        kind=_qa_kind(record, answer, path, where),
+        dimension=str(dimension) if dimension is not None else None,
+        index=index,
+    )
+
+
+def load_qa(path: str | Path) -> list[QAItem]:
+    """Reads HMI-Bench-QA.json in any of these shapes (the published schema is unknown):
+
+    - a list of ``{"video", "question", "answer", "type"?, "dimension"?}`` objects;
+    - a list of ``{"video", "qa": [{"question", "answer", ...}, ...]}`` (also ``"qas"``, ``"questions"``, ...);
+    - an object ``{video: [{"question", "answer", ...}, ...]}``.
+
+    Key aliases: question ``q``/``Q``; answer ``a``/``A``/``gt``; type ``question_type``/``qa_type``; dimension
+    ``category``/``aspect``. Without a type, a one- or two-word yes/no/true/false answer makes a true/false item.
+
+    Raises:
+        `ValueError`: naming the file and the offending item when the shape is none of these.
+    """
+    path = Path(path)
+    data = _read_json(path)
+    groups: list[tuple[str, list, str]] = []  # (video, records, where)
+    flat: list[QAItem] = []
+    if isinstance(data, dict):
+        for video, records in data.items():
+            if not isinstance(records, list):
+                raise ValueError(
+                    f"{path}: entry {video!r} must be a list of question objects, got {type(records).__name__}"
+                )
+            groups.append((video, records, f"entry {video!r}"))
+    elif isinstance(data, list):
+        counters: dict[str, int] = {}
+        for index, record in enumerate(data):
+            if not isinstance(record, dict) or not isinstance(record.get("video"), str):
+                raise ValueError(f"{path}: item {index} must be an object with a 'video' path, got {record!r:.120}")
+            video = record["video"]
+            nested = _first(record, _QA_LIST_KEYS)
+            if isinstance(nested, list):
+                groups.append((video, nested, f"item {index} ({video})"))
+            elif _first(record, _QUESTION_KEYS) is not None:
+                position = counters.get(video, 0)
+                counters[video] = position + 1
+                flat.append(_qa_record(record, video, position, path, f"item {index} ({video})"))
+            else:
+                raise ValueError(
+                    f"{path}: item {index} ({video}) has neither a question nor a list of questions "
+                    f"(looked for {list(_QUESTION_KEYS + _QA_LIST_KEYS)}): {record!r:.120}"
+                )
+    else:
+        raise ValueError(f"{path}: expected a list or an object of question/answer pairs, got {type(data).__name__}")
+    for video, records, where in groups:
+        offset = sum(1 for qa in flat if qa.video == video)
+        for k, record in enumerate(records):
+            flat.append(_qa_record(record, video, offset + k, path, f"{where} question {k}"))
+    return flat
+
+
+def load_bench(root: str | Path) -> HmiBench:
+    """Loads an HMI-Bench folder (``HMI-Bench.json`` required, ``HMI-Bench-QA.json`` optional).
+
+    Raises:
+        `FileNotFoundError`: when the folder or ``HMI-Bench.json`` is missing.
+        `ValueError`: naming the file and item when an entry is malformed, or when a question names a video that is
+            not in ``HMI-Bench.json``.
+    """
+    root = Path(root)
+    captions_path = root / BENCH_FILE
+    if not captions_path.is_file():
+        raise FileNotFoundError(f"{captions_path} not found: --bench must be an HMI-Bench folder holding {BENCH_FILE}")
+    items = [BenchItem(video=video, captions=captions) for video, captions in _load_captions(captions_path)]
+    by_video = {item.video: item for item in items}
+    qa_path = root / QA_FILE
+    if qa_path.is_file():
+        for qa in load_qa(qa_path):
+            if qa.video not in by_video:
+                raise ValueError(
+                    f"{qa_path}: question {qa.question!r:.60} is about {qa.video!r}, which {BENCH_FILE} lacks"
+                )
+            by_video[qa.video].qa.append(qa)
+    else:
+        logger.info("%s not found: no question answering results", qa_path)
+    logger.info("Loaded %d videos and %d questions from %s", len(items), sum(len(i.qa) for i in items), root)
+    return HmiBench(root=root, items=items)
+
+
+@dataclass
+class Prediction:
+    """A model's output for one video: its caption and, optionally, its answers to the video's questions."""
+
+    video: str
+    caption: str
+    answers: list[str] | dict[str, str] | None = None
+
+
+def load_predictions(path: str | Path) -> dict[str, Prediction]:
+    """Reads a predictions JSON-lines file into ``{video: Prediction}``.
+
+    Raises:
+        `ValueError`: naming the line for invalid JSON, a missing ``video``/``caption``, bad ``answers`` or a
+            repeated video.
+    """
+    path = Path(path)
+    predictions: dict[str, Prediction] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}:{line_number}: not valid JSON ({error})") from error
+            if not isinstance(record, dict):
+                raise ValueError(f"{path}:{line_number}: expected an object, got {type(record).__name__}")
+            video, caption = record.get("video"), record.get("caption")
+            if not isinstance(video, str) or not video:
+                raise ValueError(
+                    f"{path}:{line_number}: 'video' must be the video path as in the benchmark, got {video!r}"
+                )
+            if not isinstance(caption, str):
+                raise ValueError(f"{path}:{line_number}: 'caption' must be text, got {caption!r:.80}")
+            answers = record.get("answers")
+            if answers is not None and not (
+                (isinstance(answers, list) and all(isinstance(a, (str, bool)) for a in answers))
+                or (isinstance(answers, dict) and all(isinstance(a, (str, bool)) for a in answers.values()))
+            ):
+                raise ValueError(
+                    f"{path}:{line_number}: 'answers' must be a list of texts or an object question->text, got {answers!r:.80}"
+                )
+            if video in predictions:
+                raise ValueError(f"{path}:{line_number}: video {video!r} appears twice")
+            predictions[video] = Prediction(video=video, caption=caption, answers=answers)
+    return predictions
+
+
+def match_predictions(
+    bench: HmiBench, predictions: Mapping[str, Prediction]
+) -> tuple[dict[str, Prediction], list[str], list[str]]:
+    """Pairs predictions with benchmark videos by path (exact, else after normalising ``./`` and ``//``).
+
+    Returns:
+        `tuple`: ``(matched {bench video: prediction}, missing bench videos, extra prediction videos)``.
+    """
+    normalised = {posixpath.normpath(video): video for video in predictions}
+    matched: dict[str, Prediction] = {}
+    used: set[str] = set()
+    for item in bench.items:
+        key = item.video if item.video in predictions else normalised.get(posixpath.normpath(item.video))
+        if key is not None:
+            matched[item.video] = predictions[key]
+            used.add(key)
+    missing = [item.video for item in bench.items if item.video not in matched]
+    extra = [video for video in predictions if video not in used]
+    if missing:
+        logger.warning("%d benchmark videos have no prediction (first: %s)", len(missing), missing[0])
+    if extra:
+        logger.warning("%d predictions match no benchmark video (first: %s)", len(extra), extra[0])
+    return matched, missing, extra
+
+
+def answer_for(qa: QAItem, prediction: Prediction | None):
+    """The predicted answer to a question (`None` when the prediction gives none)."""
+    if prediction is None or prediction.answers is None:
+        return None
+    if isinstance(prediction.answers, dict):
+        return prediction.answers.get(qa.question)
+    return prediction.answers[qa.index] if qa.index < len(prediction.answers) else None
+
+
+def tf_accuracy(bench: HmiBench, predictions: Mapping[str, Prediction]) -> dict:
+    """Accuracy on the true/false questions.
+
+    Unanswered or unparsable answers count as wrong; their numbers are reported. Per dimension too when the QA
+    file gives dimensions.
+
+    Returns:
+        `dict`: ``{"accuracy", "n_questions", "n_correct", "n_unanswered", "n_unparsable", "per_dimension",
+        "per_question": [{"video", "index", "question", "answer", "predicted", "correct"}]}``; ``accuracy`` is
+        `None` when the benchmark has no true/false questions.
+    """
+    rows = []
+    for qa in bench.qa_items:
+        if qa.kind != "tf":
+            continue
+        given = answer_for(qa, predictions.get(qa.video))
+        predicted = normalize_tf(given)
+        reference = normalize_tf(qa.answer)
+        if reference is None:
+            raise ValueError(
+                f"{QA_FILE}: true/false question {qa.question!r:.60} ({qa.video}) has answer {qa.answer!r}, not yes/no/true/false"
+            )
+        rows.append(
+            {
+                "video": qa.video,
+                "index": qa.index,
+                "question": qa.question,
+                "dimension": qa.dimension,
+                "answer": reference,
+                "given": given,
+                "predicted": predicted,
+                "correct": predicted is not None and predicted == reference,
+            }
+        )
+    per_dimension: dict[str, float] = {}
+    for dimension in sorted({r["dimension"] for r in rows if r["dimension"] is not None}):
+        subset = [r for r in rows if r["dimension"] == dimension]
+        per_dimension[dimension] = sum(r["correct"] for r in subset) / len(subset)
+    return {
+        "accuracy": sum(r["correct"] for r in rows) / len(rows) if rows else None,
+        "n_questions": len(rows),
+        "n_correct": sum(r["correct"] for r in rows),
+        "n_unanswered": sum(r["given"] is None for r in rows),
+        "n_unparsable": sum(r["given"] is not None and r["predicted"] is None for r in rows),
+        "per_dimension": per_dimension,
+        "per_question": rows,
+    }
