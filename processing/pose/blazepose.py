@@ -25,11 +25,13 @@ segmentation mask.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from .base import PoseBackend
@@ -241,14 +243,73 @@ def _perspective_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray
     return np.append(np.linalg.solve(system, rhs), 1.0).reshape(3, 3)
 
 
+# OpenCV's classic fixed-point geometry: source coordinates in 1/32 pixel (INTER_BITS), bilinear weights in 1/2**15.
+_INTER_BITS = 5
+_INTER_TAB_SIZE = 1 << _INTER_BITS
+_INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
+_BORDER_MODES = {"zero": cv2.BORDER_CONSTANT, "replicate": cv2.BORDER_REPLICATE}
+
+
+def _fixed_point_maps(matrix: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two maps that OpenCV 3.4/4.x `warpPerspective` builds and hands to `remap` for `INTER_LINEAR`.
+
+    Each output pixel's source position is computed in double, scaled to 1/32 pixel and rounded half to even
+    (`saturate_cast<int>`), then split into an integer pixel (`short`) and a 5-bit fraction per axis.
+
+    Args:
+        matrix (`np.ndarray` of shape `(3, 3)`): source -> output homography.
+        size (`int`): output side.
+
+    Returns:
+        `(size, size, 2)` `int16` source column, row (`CV_16SC2`) and `(size, size)` `uint16` interpolation-table
+        index `fraction_y * 32 + fraction_x` (`CV_16UC1`).
+    """
+    inverse = np.linalg.inv(matrix)  # warpPerspective maps each output pixel back to the source
+    grid = np.arange(size, dtype=np.float64)
+
+    def plane(row: int) -> np.ndarray:
+        # inverse[row, 0] * x + inverse[row, 1] * y + inverse[row, 2], summed in that order, on a [y, x] grid.
+        values = np.add.outer(inverse[row, 1] * grid, inverse[row, 0] * grid)
+        values += inverse[row, 2]
+        return values
+
+    weight = plane(2)
+    nonzero = weight != 0
+    weight = np.divide(_INTER_TAB_SIZE, weight, out=np.zeros_like(weight), where=nonzero)
+    source_xy = np.empty((size, size, 2), dtype=np.int16)
+    fractions = []
+    for axis in (0, 1):
+        values = plane(axis)
+        values *= weight
+        np.clip(values, _INT32_MIN, _INT32_MAX, out=values)
+        fixed = np.rint(values, out=values).astype(np.int32)  # saturate_cast<int>(double) rounds half to even
+        np.clip(fixed >> _INTER_BITS, -(2**15), 2**15 - 1, out=source_xy[..., axis], casting="unsafe")
+        fractions.append(fixed & (_INTER_TAB_SIZE - 1))
+    table_index = (fractions[1] << _INTER_BITS | fractions[0]).astype(np.uint16)
+    return source_xy, table_index
+
+
+def _remap_fixed_point(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], border: str) -> np.ndarray:
+    """`cv::remap` with fixed-point maps from [`_fixed_point_maps`]: the four taps around each source pixel weighted
+    by integers summing to 2**15, rounded; taps outside the image are 0 (`"zero"`) or the nearest edge pixel
+    (`"replicate"`)."""
+    source_xy, table_index = maps
+    height, width, channels = image.shape
+    if image.strides[1:] != (channels, 1) or image.strides[0] < width * channels:
+        # OpenCV reads a view as rows of packed pixels; anything else (reversed channels, column steps) is copied.
+        image = np.ascontiguousarray(image)
+    return cv2.remap(image, source_xy, table_index, cv2.INTER_LINEAR, borderMode=_BORDER_MODES[border], borderValue=0)
+
+
 def _warp_bilinear_fixed_point(image: np.ndarray, matrix: np.ndarray, size: int, border: str) -> np.ndarray:
     """`cv::warpPerspective(..., INTER_LINEAR)` on a uint8 image, as OpenCV 3.4/4.x computes it.
 
     MediaPipe's wheels use OpenCV's classic fixed-point path: source coordinates are rounded to 1/32 pixel and the
-    four bilinear weights are integers summing to 2**15. OpenCV 5 interpolates differently and changes 4-9% of the
-    pixels by 1-3 levels; BlazePose is sensitive enough to that for visibility scores to move by up to 0.06 and
-    landmarks by ~1% of the image against MediaPipe's outputs, while this reproduction matches them to ~1e-4. It also
-    keeps OpenCV out of the backend's dependencies.
+    four bilinear weights are integers summing to 2**15. OpenCV 5's `warpPerspective` interpolates in floating point
+    and changes 4-9% of the pixels by 1-3 levels; BlazePose is sensitive enough to that for visibility scores to move
+    by up to 0.06 and landmarks by ~1% of the image against MediaPipe's outputs, while this reproduction matches them
+    to ~1e-4. The maps are built here exactly as the old `warpPerspective` built them; `remap` with fixed-point maps
+    still interpolates with the old integer tables (checked bit for bit against a numpy reference in the tests).
 
     Args:
         image (`np.ndarray` of shape `(H, W, 3)`, `uint8`): source frame.
@@ -256,57 +317,32 @@ def _warp_bilinear_fixed_point(image: np.ndarray, matrix: np.ndarray, size: int,
         size (`int`): output side.
         border (`str`): `"zero"` (`BORDER_CONSTANT` 0) or `"replicate"` (`BORDER_REPLICATE`).
     """
-    inter_bits = 5
-    tab_size = 1 << inter_bits
-    inverse = np.linalg.inv(matrix)  # warpPerspective maps each output pixel back to the source
-    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
-    source_x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
-    source_y = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
-    weight = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
-    weight = np.where(weight != 0, tab_size / np.where(weight != 0, weight, 1.0), 0.0)
-    # saturate_cast<int>(double) rounds half to even, like np.rint.
-    fixed_x = np.rint(np.clip(source_x * weight, -(2**31), 2**31 - 1)).astype(np.int64)
-    fixed_y = np.rint(np.clip(source_y * weight, -(2**31), 2**31 - 1)).astype(np.int64)
-    column = np.clip(fixed_x >> inter_bits, -(2**15), 2**15 - 1)  # stored as short in OpenCV
-    row = np.clip(fixed_y >> inter_bits, -(2**15), 2**15 - 1)
-    frac_x = fixed_x & (tab_size - 1)
-    frac_y = fixed_y & (tab_size - 1)
-    # Bilinear weights scaled to 2**15: (1 - fy)(1 - fx), (1 - fy)fx, fy(1 - fx), fy fx; exact, so they sum to 2**15.
-    scale = (1 << 15) // (tab_size * tab_size)
-    weights = (
-        (tab_size - frac_y) * (tab_size - frac_x) * scale,
-        (tab_size - frac_y) * frac_x * scale,
-        frac_y * (tab_size - frac_x) * scale,
-        frac_y * frac_x * scale,
-    )
-    height, width = image.shape[:2]
-    pixels = image.astype(np.int64)
+    return _remap_fixed_point(image, _fixed_point_maps(matrix, size), border)
 
-    def tap(tap_row: np.ndarray, tap_column: np.ndarray) -> np.ndarray:
-        values = pixels[np.clip(tap_row, 0, height - 1), np.clip(tap_column, 0, width - 1)]
-        if border == "replicate":
-            return values
-        inside = (tap_row >= 0) & (tap_row < height) & (tap_column >= 0) & (tap_column < width)
-        return np.where(inside[..., None], values, 0)
 
-    total = (
-        tap(row, column) * weights[0][..., None]
-        + tap(row, column + 1) * weights[1][..., None]
-        + tap(row + 1, column) * weights[2][..., None]
-        + tap(row + 1, column + 1) * weights[3][..., None]
-    )
-    return np.clip((total + (1 << 14)) >> 15, 0, 255).astype(np.uint8)
+def _roi_warp_maps(roi: BlazePoseRoi, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed-point maps taking a rotated ROI of the frame to a `size` x `size` patch.
+
+    Same mapping as MediaPipe's OpenCV `ImageToTensorConverter`: the ROI's corners (as `cv::boxPoints` gives them) go
+    to the corners (0, 0) and (size, size) of the output.
+    """
+    target = np.array([[0, size], [0, 0], [size, 0], [size, size]], dtype=np.float32)
+    return _fixed_point_maps(_perspective_transform(_roi_corners(roi), target), size)
 
 
 def _crop_roi(image: np.ndarray, roi: BlazePoseRoi, size: int, border: str) -> np.ndarray:
-    """Warp a rotated ROI of the frame to a `size` x `size` uint8 patch.
+    """Warp a rotated ROI of the frame to a `size` x `size` uint8 patch, resampled bilinearly ([`_roi_warp_maps`])."""
+    return _remap_fixed_point(image, _roi_warp_maps(roi, size), border)
 
-    Same mapping as MediaPipe's OpenCV `ImageToTensorConverter`: the ROI's corners (as `cv::boxPoints` gives them) go
-    to the corners (0, 0) and (size, size) of the output, resampled bilinearly.
-    """
-    target = np.array([[0, size], [0, 0], [size, 0], [size, size]], dtype=np.float32)
-    matrix = _perspective_transform(_roi_corners(roi), target)
-    return _warp_bilinear_fixed_point(image, matrix, size, border)
+
+@functools.lru_cache(maxsize=8)
+def _detector_warp(height: int, width: int) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """Letterbox maps of the detector input for a frame size, and the letterbox padding; the same for every frame."""
+    roi, padding = _pad_roi_to_square(BlazePoseRoi(width / 2, height / 2, float(width), float(height), 0.0))
+    maps = _roi_warp_maps(roi, DETECTOR_INPUT_SIZE)
+    for array in (*maps, padding):
+        array.setflags(write=False)
+    return maps, padding
 
 
 def _to_model_input(patch: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -393,22 +429,33 @@ def _refine_with_heatmap(landmarks: np.ndarray, heatmap: np.ndarray) -> np.ndarr
     refined = landmarks.copy()
     height, width, _ = heatmap.shape
     offset = (HEATMAP_KERNEL_SIZE - 1) // 2
-    for index in range(landmarks.shape[0]):
-        # C++ float->int conversion truncates towards zero.
-        col = int(landmarks[index, 0] * width)
-        row = int(landmarks[index, 1] * height)
-        # MediaPipe compares the column (not the row) against the height here; same thing for the square heatmap.
-        if col < 0 or col >= width or row < 0 or col >= height:
-            continue
-        rows = slice(max(0, row - offset), min(height, row + offset + 1))
-        cols = slice(max(0, col - offset), min(width, col + offset + 1))
-        confidence = _sigmoid(heatmap[rows, cols, index].astype(np.float64))
-        total = confidence.sum()
-        if confidence.max() < HEATMAP_MIN_CONFIDENCE or total <= 0:
-            continue
-        grid_rows, grid_cols = np.mgrid[rows, cols]
-        refined[index, 0] = (grid_cols * confidence).sum() / width / total
-        refined[index, 1] = (grid_rows * confidence).sum() / height / total
+    # C++ float->int conversion truncates towards zero.
+    cols = np.trunc(landmarks[:, 0] * width)
+    rows = np.trunc(landmarks[:, 1] * height)
+    # MediaPipe compares the column (not the row) against the height here; same thing for the square heatmap. A row
+    # further than `offset` past the bottom leaves an empty window, which is not confident: the point is kept.
+    index = np.flatnonzero((cols >= 0) & (cols < width) & (rows >= 0) & (cols < height))
+    if index.size == 0:
+        return refined
+    steps = np.arange(-offset, offset + 1)
+    window_rows = rows[index].astype(np.int64)[:, None] + steps  # (n, kernel)
+    window_cols = cols[index].astype(np.int64)[:, None] + steps
+    inside = ((window_rows >= 0) & (window_rows < height))[:, :, None] & ((window_cols >= 0) & (window_cols < width))[
+        :, None, :
+    ]
+    logits = heatmap[
+        np.clip(window_rows, 0, height - 1)[:, :, None],
+        np.clip(window_cols, 0, width - 1)[:, None, :],
+        index[:, None, None],
+    ]
+    confidence = np.where(inside, _sigmoid(logits), 0.0)  # (n, kernel, kernel)
+    total = confidence.sum(axis=(1, 2))
+    refine = (confidence.max(axis=(1, 2)) >= HEATMAP_MIN_CONFIDENCE) & (total > 0)
+    if not refine.any():
+        return refined
+    confidence, total = confidence[refine], total[refine]
+    refined[index[refine], 0] = (confidence * window_cols[refine][:, None, :]).sum(axis=(1, 2)) / width / total
+    refined[index[refine], 1] = (confidence * window_rows[refine][:, :, None]).sum(axis=(1, 2)) / height / total
     return refined
 
 
@@ -452,7 +499,7 @@ class _TfliteModel:
             raise ValueError(f"Model input must have shape {self.input_shape}, got {tensor.shape}")
         self.interpreter.set_tensor(self.input_index, tensor)
         self.interpreter.invoke()
-        return [self.interpreter.get_tensor(index).copy() for index in self.output_indices]
+        return [self.interpreter.get_tensor(index) for index in self.output_indices]  # copies
 
 
 class BlazePoseBackend(PoseBackend):
@@ -540,8 +587,8 @@ class BlazePoseBackend(PoseBackend):
     def detect_poses(self, image: np.ndarray) -> list[BlazePoseDetection]:
         """Run the pose detector on the whole frame (`PoseDetectionCpu`); detections best first."""
         height, width = image.shape[:2]
-        roi, padding = _pad_roi_to_square(BlazePoseRoi(width / 2, height / 2, float(width), float(height), 0.0))
-        patch = _crop_roi(image, roi, DETECTOR_INPUT_SIZE, "zero")
+        maps, padding = _detector_warp(height, width)
+        patch = _remap_fixed_point(image, maps, "zero")
         outputs = self.detector(_to_model_input(patch, -1.0, 1.0))
         raw_boxes = next(o for o in outputs if o.shape[-1] == 4 + 2 * DETECTOR_NUM_KEYPOINTS)
         raw_scores = next(o for o in outputs if o.shape[-1] == 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -19,7 +20,14 @@ import pytest
 from macm.processing.pose import COCO17_NAMES, model_files
 from macm.processing.pose.blazepose import (
     BLAZEPOSE_KEYPOINT_NAMES,
+    HEATMAP_KERNEL_SIZE,
     BlazePoseBackend,
+    BlazePoseRoi,
+    _crop_roi,
+    _perspective_transform,
+    _refine_with_heatmap,
+    _roi_corners,
+    _warp_bilinear_fixed_point,
     generate_pose_detection_anchors,
 )
 
@@ -116,6 +124,122 @@ def test_download_is_idempotent(tmp_path, blazepose_model_paths, monkeypatch):
     paths = model_files.download_blazepose_models(tmp_path)
     assert paths.detector == tmp_path / "pose_detection.tflite"
     assert model_files.find_blazepose_models(tmp_path, verify=True) == paths
+
+
+def _warp_bilinear_fixed_point_reference(image: np.ndarray, matrix: np.ndarray, size: int, border: str) -> np.ndarray:
+    """OpenCV 3.4/4.x `warpPerspective(..., INTER_LINEAR)` of a uint8 image, written out in numpy: source coordinates
+    rounded to 1/32 pixel, four integer bilinear weights summing to 2**15, taps outside the image 0 or the edge."""
+    inter_bits = 5
+    tab_size = 1 << inter_bits
+    inverse = np.linalg.inv(matrix)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float64)
+    source_x = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
+    source_y = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
+    weight = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
+    weight = np.where(weight != 0, tab_size / np.where(weight != 0, weight, 1.0), 0.0)
+    # saturate_cast<int>(double) rounds half to even, like np.rint.
+    fixed_x = np.rint(np.clip(source_x * weight, -(2**31), 2**31 - 1)).astype(np.int64)
+    fixed_y = np.rint(np.clip(source_y * weight, -(2**31), 2**31 - 1)).astype(np.int64)
+    column = np.clip(fixed_x >> inter_bits, -(2**15), 2**15 - 1)  # stored as short in OpenCV
+    row = np.clip(fixed_y >> inter_bits, -(2**15), 2**15 - 1)
+    frac_x = fixed_x & (tab_size - 1)
+    frac_y = fixed_y & (tab_size - 1)
+    scale = (1 << 15) // (tab_size * tab_size)
+    weights = (
+        (tab_size - frac_y) * (tab_size - frac_x) * scale,
+        (tab_size - frac_y) * frac_x * scale,
+        frac_y * (tab_size - frac_x) * scale,
+        frac_y * frac_x * scale,
+    )
+    height, width = image.shape[:2]
+    pixels = image.astype(np.int64)
+
+    def tap(tap_row: np.ndarray, tap_column: np.ndarray) -> np.ndarray:
+        values = pixels[np.clip(tap_row, 0, height - 1), np.clip(tap_column, 0, width - 1)]
+        if border == "replicate":
+            return values
+        inside = (tap_row >= 0) & (tap_row < height) & (tap_column >= 0) & (tap_column < width)
+        return np.where(inside[..., None], values, 0)
+
+    total = (
+        tap(row, column) * weights[0][..., None]
+        + tap(row, column + 1) * weights[1][..., None]
+        + tap(row + 1, column) * weights[2][..., None]
+        + tap(row + 1, column + 1) * weights[3][..., None]
+    )
+    return np.clip((total + (1 << 14)) >> 15, 0, 255).astype(np.uint8)
+
+
+def _roi_matrix(roi: BlazePoseRoi, size: int) -> np.ndarray:
+    target = np.array([[0, size], [0, 0], [size, 0], [size, size]], dtype=np.float32)
+    return _perspective_transform(_roi_corners(roi), target)
+
+
+def test_fast_warp_equals_fixed_point_reference():
+    """`cv2.remap` with the fixed-point maps gives the classic OpenCV warp bit for bit: random frames and ROIs (rotated,
+    partly or wholly outside the frame, tiny and huge), both borders, plus whole-pixel and saturated cases."""
+    rng = np.random.default_rng(0)
+    cases = []
+    for _ in range(60):
+        height, width = (int(v) for v in rng.integers(1, 700, size=2))
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        side = float(rng.uniform(2.0, 2.5 * max(height, width)))
+        aspect = float(rng.choice([1.0, rng.uniform(0.3, 3.0)]))
+        roi = BlazePoseRoi(
+            float(rng.uniform(-0.5, 1.5) * width),
+            float(rng.uniform(-0.5, 1.5) * height),
+            side,
+            side * aspect,
+            float(rng.uniform(-4.0, 4.0)),
+        )
+        cases.append((image, roi, int(rng.choice([224, 256, 31]))))
+    white = np.full((90, 160, 3), 255, dtype=np.uint8)
+    cases += [
+        (white, BlazePoseRoi(80.0, 45.0, 160.0, 160.0, 0.0), 224),  # the detector letterbox
+        (white, BlazePoseRoi(64.0, 45.0, 64.0, 64.0, 0.0), 256),  # 4x upsampling, all fractions on the 1/32 grid
+        (white, BlazePoseRoi(80.0, 45.0, 90.0, 90.0, math.pi / 2), 256),
+        (cases[0][0], BlazePoseRoi(1e5, -1e5, 10.0, 10.0, 0.3), 256),  # nowhere near the frame
+    ]
+    for image, roi, size in cases:
+        matrix = _roi_matrix(roi, size)
+        for border in ("zero", "replicate"):
+            expected = _warp_bilinear_fixed_point_reference(image, matrix, size, border)
+            np.testing.assert_array_equal(_warp_bilinear_fixed_point(image, matrix, size, border), expected)
+            np.testing.assert_array_equal(_crop_roi(image, roi, size, border), expected)
+
+
+def test_warp_reads_any_numpy_layout():
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (120, 200, 3), dtype=np.uint8)
+    roi = BlazePoseRoi(90.0, 70.0, 150.0, 150.0, 0.4)
+    expected = _crop_roi(image, roi, 256, "replicate")
+    views = [
+        np.ascontiguousarray(image[:, :, ::-1])[:, :, ::-1],
+        np.ascontiguousarray(image[::-1])[::-1],
+        np.ascontiguousarray(image[:, ::-1])[:, ::-1],
+        np.asfortranarray(image),
+        np.pad(image, ((0, 0), (3, 5), (0, 0)))[:, 3:-5],
+        np.pad(image, ((0, 0), (0, 0), (0, 1)))[:, :, :3],
+    ]
+    for view in views:
+        np.testing.assert_array_equal(_crop_roi(view, roi, 256, "replicate"), expected)
+
+
+def test_heatmap_refinement():
+    heatmap = np.full((64, 64, 39), -40.0, dtype=np.float32)
+    heatmap[20, 30, 0] = heatmap[20, 32, 0] = 10.0  # landmark 0: two confident peaks, centroid at column 31
+    heatmap[5, 5, 1] = 10.0  # landmark 1: peak outside its window
+    landmarks = np.full((39, 5), 0.5)
+    landmarks[0, :2] = (30.5 / 64, 21.5 / 64)
+    landmarks[2, :2] = (0.5, 2.0)  # far below the heatmap: empty window, kept
+    landmarks[3, :2] = (-0.3, 0.5)  # left of the heatmap: kept
+    heatmap[63, 31:34, 4] = 10.0  # landmark 4 just past the bottom edge: its window is clipped to the last rows
+    landmarks[4, :2] = (32.5 / 64, (63 + HEATMAP_KERNEL_SIZE // 2) / 64 + 0.001)
+    refined = _refine_with_heatmap(landmarks, heatmap)
+    np.testing.assert_allclose(refined[0, :2], (31 / 64, 20 / 64), atol=1e-6)
+    np.testing.assert_array_equal(refined[1:4], landmarks[1:4])
+    np.testing.assert_allclose(refined[4, :2], (32 / 64, 63 / 64), atol=1e-6)
+    np.testing.assert_array_equal(refined[:, 2:], landmarks[:, 2:])
 
 
 # ---------------------------------------------------------------------------------------------- MediaPipe parity
