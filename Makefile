@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-EXTRAS := motion,eval,train,test
+EXTRAS := motion,eval,train,test,hmi
 
-.PHONY: install demo test lint format constraints benchmarks clean
+.PHONY: install demo test lint format constraints benchmarks synthmotion-tiny clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,15 @@ format: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/msd_overhead.py
 	$(BIN)/python benchmarks/motion_throughput.py
+
+# The embedded SynthMotion model from scratch on CPU: data, random init, training, benchmark (about 40 minutes on
+# 2 cores). Copy runs/synthmotion-tiny to space/synthmotion-tiny to embed the result.
+synthmotion-tiny: $(STAMP)
+	test -f data/synthmotion/README.md || $(BIN)/macm synth --out data/synthmotion --num 3000 --seed 0 --workers 2
+	$(BIN)/python -m macm.trainer.init_from_scratch --synthmotion --out runs/synthmotion-init --vision-hidden 96 \
+		--vision-layers 2 --text-hidden 192 --text-layers 4 --text-mlp-ratio 2 --num-keyframes 8
+	$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
+	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
 
 constraints: $(STAMP)
 	{ echo "# Exact versions the project is tested with (pip -c). Regenerate with: make constraints"; \

@@ -34,6 +34,7 @@ __all__ = [
     "Prediction",
     "QAItem",
     "answer_for",
+    "check_relative_path",
     "load_bench",
     "load_predictions",
     "load_qa",
@@ -123,11 +124,13 @@ class QAItem:
 
 @dataclass
 class BenchItem:
-    """A benchmark video: its reference captions and questions."""
+    """A benchmark video: its reference captions and questions, and the row's other fields in ``extra`` (e.g. a
+    SynthMotion-style ``joints_file`` and ``fps``, which the motion-consistency score reads)."""
 
     video: str
     captions: list[str]
     qa: list[QAItem] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -170,14 +173,23 @@ def _first(record: Mapping, keys: Sequence[str]):
     return None
 
 
-def _load_captions(path: Path) -> list[tuple[str, list[str]]]:
+def check_relative_path(path: str, where: str) -> str:
+    """``path`` if it stays inside the dataset folder; a `ValueError` naming ``where`` for an absolute path or one
+    with a ``..`` component (a dataset must not make the loader read files outside its folder)."""
+    parts = path.replace("\\", "/").split("/")
+    if path.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", path) or ".." in parts:
+        raise ValueError(f"{where}: path {path!r} escapes the dataset folder (absolute, or with '..')")
+    return path
+
+
+def _load_captions(path: Path) -> list[tuple[str, list[str], dict]]:
     data = _read_json(path)
     if isinstance(data, dict):
         # {video: caption} is accepted as well as the published list of {"video", "caption"} objects.
         data = [{"video": video, "caption": caption} for video, caption in data.items()]
     if not isinstance(data, list):
         raise ValueError(f"{path}: expected a list of {{'video', 'caption'}} objects, got {type(data).__name__}")
-    items: list[tuple[str, list[str]]] = []
+    items: list[tuple[str, list[str], dict]] = []
     seen: set[str] = set()
     for index, record in enumerate(data):
         if not isinstance(record, dict):
@@ -186,6 +198,7 @@ def _load_captions(path: Path) -> list[tuple[str, list[str]]]:
         caption = _first(record, ("caption", "captions", "description"))
         if not isinstance(video, str) or not video:
             raise ValueError(f"{path}: item {index} has no 'video' path: {record!r:.120}")
+        check_relative_path(video, f"{path}: item {index}")
         if isinstance(caption, str):
             captions = [caption]
         elif isinstance(caption, list) and caption and all(isinstance(c, str) for c in caption):
@@ -197,7 +210,8 @@ def _load_captions(path: Path) -> list[tuple[str, list[str]]]:
         if video in seen:
             raise ValueError(f"{path}: item {index} repeats video {video!r}")
         seen.add(video)
-        items.append((video, captions))
+        extra = {k: v for k, v in record.items() if k not in ("video", "caption", "captions", "description")}
+        items.append((video, captions, extra))
     return items
 
 
@@ -300,7 +314,10 @@ def load_bench(root: str | Path) -> HmiBench:
     captions_path = root / BENCH_FILE
     if not captions_path.is_file():
         raise FileNotFoundError(f"{captions_path} not found: --bench must be an HMI-Bench folder holding {BENCH_FILE}")
-    items = [BenchItem(video=video, captions=captions) for video, captions in _load_captions(captions_path)]
+    items = [
+        BenchItem(video=video, captions=captions, extra=extra)
+        for video, captions, extra in _load_captions(captions_path)
+    ]
     by_video = {item.video: item for item in items}
     qa_path = root / QA_FILE
     if qa_path.is_file():

@@ -8,12 +8,14 @@ macm eval --bench HMI-Bench/ --predictions preds.jsonl --out eval/ \
 writes to ``--out``: ``report.json`` (every number and the settings), ``report.md`` (ours beside the paper's rows),
 ``radar.png`` (the five judged dimensions against the paper's M-ACM rows; only when a judge ran) and
 ``per_sample.jsonl`` (per video: prediction, references, caption metrics, judgement or its failure, true/false
-answers, judged open-ended answers). With ``--model`` the generated predictions are also written as
-``predictions.jsonl`` (re-score them later with ``--predictions``).
+answers, judged open-ended answers, motion-grounded consistency). With ``--model`` the generated predictions are
+also written as ``predictions.jsonl`` (re-score them later with ``--predictions``).
 
 Without ``--judge-url``/``--judge-model`` (or ``--judge-local``) the five dimensions are skipped and the report says
-so. Judgements are cached (``--judge-cache``), so re-running costs no judge request. Bad inputs exit with status 2
-and one ``macm eval: error: ...`` line.
+so. Judgements are cached (``--judge-cache``), so re-running costs no judge request. Motion-grounded consistency
+(``--consistency``) runs by default when some clip has pose data (a ``joints_file`` in its row, or the motion
+cache's entry for its video); clips without are skipped and counted. Bad inputs exit with status 2 and one
+``macm eval: error: ...`` line.
 """
 
 from __future__ import annotations
@@ -65,7 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     model.add_argument("--num-keyframes", type=int, default=16, help="keyframes per clip (default 16)")
     model.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
     model.add_argument("--max-new-tokens", type=int, default=256, help="caption length limit (default 256)")
-    model.add_argument("--no-motion-cache", action="store_true", help="neither read nor write the motion cache")
+    model.add_argument(
+        "--no-motion-cache",
+        action="store_true",
+        help="neither read nor write the motion cache (the consistency score then reads only joints_file rows)",
+    )
     model.add_argument(
         "--answer-questions",
         action=argparse.BooleanOptionalAction,
@@ -109,6 +115,13 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     judge.add_argument(
         "--judge-attempts", type=int, default=3, help="requests per item before a failure is recorded (default 3)"
     )
+    parser.add_argument(
+        "--consistency",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="motion-grounded consistency of the captions with the clips' pose tracks (a row's joints_file, else the "
+        "motion cache of --pose-backend/--num-keyframes); default: on when some clip has pose data",
+    )
     parser.add_argument("--label", default="ours", help="name of this run in the report tables (default 'ours')")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(func=run_eval)
@@ -142,6 +155,24 @@ def _build_judge(args: argparse.Namespace):
         cache=cache,
         max_attempts=args.judge_attempts,
     )
+
+
+def _extra_metrics(args: argparse.Namespace) -> dict:
+    """The motion-consistency metric unless ``--no-consistency``; ``--consistency`` reports even without pose data."""
+    if args.consistency is False:
+        return {}
+    from macm.processing.cache import MotionCache
+
+    from .consistency import ConsistencyMetric
+
+    metric = ConsistencyMetric(
+        cache=None if args.no_motion_cache else MotionCache(),
+        pose_backend=args.pose_backend,
+        num_keyframes=args.num_keyframes,
+        required=bool(args.consistency),
+        progress=not args.no_progress,
+    )
+    return {"consistency": metric}
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -184,10 +215,12 @@ def run_eval(args: argparse.Namespace) -> int:
             predictions,
             backend=args.backend,
             judge=judge,
+            extra_metrics=_extra_metrics(args),
             source=source,
             progress=not args.no_progress,
             judge_open_qa=args.judge_qa,
         )
+        result.summary.setdefault("consistency", {"enabled": False, "reason": "turned off (--no-consistency)"})
     except (FileNotFoundError, ValueError) as error:
         return _fail(str(error))
     except RuntimeError as error:
@@ -203,4 +236,17 @@ def run_eval(args: argparse.Namespace) -> int:
         result.summary["caption_metrics"]["backend"],
         files["markdown"],
     )
+    consistency = result.summary["consistency"]
+    if consistency.get("enabled"):
+        logger.info(
+            "motion consistency: limb %s, side %s over %d scored clips (%d skipped)",
+            _fmt_score(consistency["limb_consistency"]),
+            _fmt_score(consistency["side_consistency"]),
+            consistency["n_scored"],
+            consistency["n_skipped"],
+        )
     return 0
+
+
+def _fmt_score(value) -> str:
+    return "-" if value is None else f"{value:.3f}"

@@ -33,7 +33,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def render_markdown(summary: dict, label: str = "ours") -> str:
-    """``report.md``: our caption metrics, dimensions and true/false accuracy beside the paper's rows."""
+    """``report.md``: our caption metrics, dimensions and true/false accuracy beside the paper's rows, and the
+    motion-grounded consistency."""
     scores = summary["caption_metrics"]["scores"]
     backend = summary["caption_metrics"]["backend"]
     lines = [
@@ -121,11 +122,37 @@ def render_markdown(summary: dict, label: str = "ours") -> str:
             lines += [""] + _table(
                 ["Dimension", "Accuracy"], [[d, _fmt(a, 4)] for d, a in tf["per_dimension"].items()]
             )
+    lines += _consistency_lines(summary.get("consistency") or {})
     if summary["missing_videos"]:
         lines += ["", "## Missing predictions", ""] + [f"- `{v}`" for v in summary["missing_videos"][:50]]
         if len(summary["missing_videos"]) > 50:
             lines.append(f"- ... and {len(summary['missing_videos']) - 50} more (see report.json)")
     return "\n".join(lines) + "\n"
+
+
+def _consistency_lines(consistency: dict) -> list[str]:
+    """The motion-grounded consistency section: our means beside the reference captions', and the skipped clips."""
+    lines = ["", "## Motion-grounded consistency", ""]
+    if not consistency.get("enabled"):
+        return lines + [f"Not scored: {consistency.get('reason', 'not run')}."]
+    sources = ", ".join(f"{k} {v}" for k, v in consistency["pose_sources"].items()) or "none"
+    lines += [
+        f"Body parts and sides the captions name against the limbs that moved in the clips' pose tracks "
+        f"(definitions in `evaluation/README.md`). Scored {consistency['n_scored']} of {consistency['n_clips']} "
+        f"clips (pose data: {sources}); skipped {consistency['n_skipped']}.",
+        "",
+    ]
+    references = consistency.get("references", {})
+    rows = [
+        [title, _fmt(consistency[name]), str(consistency[f"n_{name}"]), _fmt(references.get(name)),
+         str(references.get(f"n_{name}", 0))]
+        for name, title in (("limb_consistency", "Limb consistency"), ("side_consistency", "Side consistency"),
+                            ("limb_coverage", "Limb coverage"))
+    ]  # fmt: skip
+    lines += _table(["Score", "Ours", "Clips", "Reference captions", "Captions"], rows)
+    if consistency["skipped"]:
+        lines += ["", "Skipped clips: " + ", ".join(f"{reason} {n}" for reason, n in consistency["skipped"].items())]
+    return lines
 
 
 def plot_radar(ours: dict[str, float], path: str | Path, label: str = "ours") -> Path:

@@ -18,7 +18,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "macm.demo",
     "macm.processing.cli",
     "macm.processing.caption_cli",
+    "macm.processing.synth.cli",
     "macm.evaluation.cli",
+    "macm.processing.hmi.cli",
+    "macm.hub_cards.cli",
 )
 
 

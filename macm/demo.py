@@ -1,38 +1,106 @@
-"""`macm demo`: the project's main job on its embedded default, end to end on this machine.
+"""`macm demo`: the project's main job. Serves the Gradio Space (`space/app.py`) on this machine and prints its
+local URL; the page captions uploaded clips (or the bundled SynthMotion examples) with the embedded checkpoint
+`space/synthmotion-tiny/`, or with `--model` / `$MACM_MODEL`.
 
-Makes a sample clip (a real person photograph moving over a background: nothing can be downloaded here),
-runs the motion pathway on it (BlazePose pose, pose-driven keyframes, part-coloured body drawn over the
-keyframes), writes the motion outputs, an overlay video and a contact sheet (keyframes above motion frames),
-and, given a checkpoint (`--model` or `MACM_MODEL`), captions the clip with and without MSD.
+```bash
+macm demo [--port 7860] [--host 127.0.0.1] [--model PATH_OR_HUB_ID]
+macm demo --no-serve [--out outputs/demo] [--video clip.mp4]   # the same pipeline once, files instead of a page
+```
+
+`--no-serve` makes a sample clip (a real person photograph moving over a background), runs the motion pathway on
+it (pose, pose-driven keyframes, the body drawn over the keyframes), writes the motion outputs, an overlay video and
+a contact sheet, and, given a checkpoint, captions the clip with and without MSD.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import sys
 from pathlib import Path
 
-__all__ = ["register", "run_demo"]
+__all__ = ["SPACE_DIR", "load_space_app", "register", "run_demo", "serve"]
+
+SPACE_DIR = Path(__file__).resolve().parents[1] / "space"
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
-        "demo", help="run the motion pathway (and captioning, given a model) on a sample clip"
+        "demo", help="serve the captioning demo page locally (--no-serve: run the pipeline once on a sample clip)"
     )
-    parser.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
-    parser.add_argument("--video", type=Path, default=None, help="use this clip instead of the generated sample")
     parser.add_argument(
-        "--model", default=os.environ.get("MACM_MODEL"), help="M-ACM checkpoint (default: $MACM_MODEL)"
+        "--model",
+        default=None,
+        help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL, else the embedded space/synthmotion-tiny/)",
     )
-    parser.add_argument("--backend", default="blazepose", help="pose backend (default blazepose)")
-    parser.add_argument("--num-keyframes", type=int, default=16)
-    parser.add_argument("--seconds", type=float, default=4.0, help="length of the generated sample clip")
+    parser.add_argument(
+        "--port", type=int, default=7860, help="port to serve on (default 7860; 0: the first free one from 7860)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    parser.add_argument(
+        "--no-serve", dest="serve", action="store_false", help="run the pipeline once on a sample clip, write files"
+    )
+    offline = parser.add_argument_group("--no-serve")
+    offline.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
+    offline.add_argument("--video", type=Path, default=None, help="use this clip instead of the generated sample")
+    offline.add_argument("--backend", default="blazepose", help="pose backend (default blazepose)")
+    offline.add_argument("--num-keyframes", type=int, default=16)
+    offline.add_argument("--seconds", type=float, default=4.0, help="length of the generated sample clip")
     parser.set_defaults(func=run_demo)
     return parser
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    if args.serve:
+        return serve(port=args.port, host=args.host, model=args.model)
+    return run_once(args)
+
+
+def load_space_app(model: str | None = None):
+    """Import `space/app.py` of this checkout (its model loads at import: `model` is passed as `MACM_MODEL`)."""
+    if not (SPACE_DIR / "app.py").is_file():
+        raise FileNotFoundError(f"{SPACE_DIR / 'app.py'} not found: `macm demo` serves the Space of a source checkout")
+    if model:
+        os.environ["MACM_MODEL"] = str(model)
+    if str(SPACE_DIR.parent) not in sys.path:
+        sys.path.insert(0, str(SPACE_DIR.parent))
+    imported = "space.app" in sys.modules
+    app = importlib.import_module("space.app")
+    if imported and model and app.checkpoint.current_model().source != str(model):  # imported earlier, other model
+        app.checkpoint.set_model(str(model))
+        app.demo = app.build_demo()
+    return app
+
+
+def serve(port: int = 7860, host: str = "127.0.0.1", model: str | None = None) -> int:
+    """Serve the Space until interrupted; prints the local URL and the model that answers."""
+    try:
+        app = load_space_app(model)
+    except (FileNotFoundError, ImportError) as error:
+        print(f"macm: error: cannot load the demo Space: {error}", file=sys.stderr)
+        return 1
+    loaded = app.checkpoint.current_model()
+    if not loaded.ready:
+        print(f"macm: warning: no captioning model ({loaded.error or 'none found'}); the page runs the motion "
+              "pathway only. Pass --model or set MACM_MODEL.", file=sys.stderr)  # fmt: skip
+    app.demo.launch(
+        server_name=host, server_port=port or None, prevent_thread_lock=True, quiet=True, **app.launch_kwargs()
+    )
+    print(f"M-ACM demo running at {app.demo.local_url} (model: {loaded.name}); press Ctrl+C to stop", flush=True)
+    try:
+        app.demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.demo.close()
+    return 0
+
+
+def run_once(args: argparse.Namespace) -> int:
+    """`--no-serve`: the pipeline once on a sample clip; files under `--out`."""
+    from macm.processing.caption_cli import default_model
     from macm.processing.cli import write_motion_result
     from macm.processing.contact_sheet import contact_sheet
     from macm.processing.pipeline import extract_motion
@@ -55,16 +123,17 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"keyframes at: {', '.join(f'{t:.2f}s' for t in motion.keyframe_timestamps)}")
     print(f"timings: {', '.join(f'{k} {v:.2f}s' for k, v in motion.timings.items())}")
 
-    if args.model:
+    model_source = args.model or default_model()
+    if model_source:
         from macm.processing.caption import caption_motion, load_captioner
 
-        model, processor = load_captioner(args.model)
+        model, processor = load_captioner(model_source)
         captions = {
             "with_msd": caption_motion(model, processor, motion, msd=True).to_dict(),
             "without_msd": caption_motion(model, processor, motion, msd=False).to_dict(),
         }
-        (args.out / "caption.json").write_text(json.dumps({"model": str(args.model), **captions}, indent=2))
-        print(f"caption with MSD ({args.model}): {captions['with_msd']['caption']}")
+        (args.out / "caption.json").write_text(json.dumps({"model": str(model_source), **captions}, indent=2))
+        print(f"caption with MSD ({model_source}): {captions['with_msd']['caption']}")
         print(f"caption without MSD: {captions['without_msd']['caption']}")
     else:
         print("captioning skipped: no checkpoint given (pass --model PATH_OR_HUB_ID or set MACM_MODEL)")

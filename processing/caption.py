@@ -12,7 +12,9 @@ from .pipeline import MotionResult
 
 __all__ = ["CaptionResult", "DEFAULT_QUESTION", "caption_motion", "load_captioner"]
 
-DEFAULT_QUESTION = "Describe the person's movements in detail, including which body parts move and on which side."
+# the instruction `macm.trainer` pairs with every training caption (`trainer/data.py` CAPTION_QUESTION): a checkpoint
+# answers it best, and a word-level vocabulary (the SynthMotion checkpoints) knows all of its words
+DEFAULT_QUESTION = "Describe the person's movements in detail."
 
 
 @dataclass
@@ -46,6 +48,20 @@ def load_captioner(model_path: str | Path, dtype: str = "float32"):
     model = AutoModel.from_pretrained(str(model_path), trust_remote_code=True, dtype=dtype).eval()
     processor = AutoProcessor.from_pretrained(str(model_path), trust_remote_code=True)
     return model, processor
+
+
+def _token_pieces(tokenizer, ids: list[int]) -> list[str]:
+    """Each token's text as it appears in the decoded caption, so that `"".join(pieces)` is the caption.
+
+    Decoding tokens one by one loses the spaces a word-level or SentencePiece decoder puts between them; the
+    difference of successive prefix decodings keeps them.
+    """
+    pieces, previous = [], ""
+    for end in range(1, len(ids) + 1):
+        text = tokenizer.decode(ids[:end], skip_special_tokens=True).lstrip()
+        pieces.append(text[len(previous) :] if text.startswith(previous) else tokenizer.decode(ids[end - 1 : end]))
+        previous = text
+    return pieces
 
 
 @torch.no_grad()
@@ -93,7 +109,7 @@ def caption_motion(
     caption = CaptionResult(
         caption=tokenizer.decode(generated, skip_special_tokens=True).strip(),
         msd=msd,
-        tokens=[tokenizer.decode(generated[i : i + 1]) for i in keep],
+        tokens=_token_pieces(tokenizer, [int(generated[i]) for i in keep]),
         seconds=round(seconds, 3),
     )
     if msd:

@@ -1,8 +1,11 @@
 """`macm caption`: caption one video with an M-ACM checkpoint.
 
 ```bash
-macm caption clip.mp4 --model path/or/hub-id [--question "..."] [--no-msd] [--json]
+macm caption clip.mp4 [--model path/or/hub-id] [--question "..."] [--no-msd] [--backend blazepose] [--json]
 ```
+
+The model defaults to `$MACM_MODEL`, else (in a source checkout) the embedded SynthMotion checkpoint the demo
+Space uses, `space/synthmotion-tiny/`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,16 @@ from .caption import DEFAULT_QUESTION
 from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail, _positive_int
 from .pose import POSE_BACKENDS
 
-__all__ = ["register", "run_caption"]
+__all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
+
+EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "space" / "synthmotion-tiny"
+
+
+def default_model() -> str | None:
+    """`$MACM_MODEL`, else the embedded SynthMotion checkpoint when this is a source checkout that has it."""
+    if os.environ.get("MACM_MODEL"):
+        return os.environ["MACM_MODEL"]
+    return str(EMBEDDED_MODEL) if (EMBEDDED_MODEL / "config.json").is_file() else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -24,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument(
         "--model",
-        default=os.environ.get("MACM_MODEL"),
-        help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL)",
+        default=None,
+        help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL, else space/synthmotion-tiny/)",
     )
     parser.add_argument("--question", default=DEFAULT_QUESTION, help="instruction or question about the clip")
     parser.add_argument(
@@ -46,6 +58,7 @@ def run_caption(args: argparse.Namespace) -> int:
     from .pose import PoseBackendUnavailableError
     from .video import VideoDecodeError
 
+    args.model = args.model or default_model()
     if not args.model:
         return _fail(args.video, "no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT)
     try:
@@ -76,6 +89,7 @@ def run_caption(args: argparse.Namespace) -> int:
                 "timestamps": [round(float(t), 4) for t in motion.keyframe_timestamps],
             },
             "person_fraction": motion.summary.get("person_fraction"),
+            "flags": motion.summary.get("flags", []),
             "timings": {**{k: round(v, 3) for k, v in motion.timings.items()}, "generate": result.seconds},
         }
         print(json.dumps(report, indent=2))

@@ -31,7 +31,7 @@ from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
 from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules, render_motion_frame
 from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
 
-__all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "summarize_track"]
+__all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "motion_cache_key", "summarize_track"]
 
 logger = logging.getLogger(__name__)
 
@@ -236,6 +236,26 @@ def _recover_bodies(
     return frames, fit
 
 
+def motion_cache_key(
+    video_path: str | os.PathLike,
+    backend: str,
+    stride: int,
+    num_keyframes: int,
+    min_score: float = DEFAULT_MIN_SCORE,
+    backend_kwargs: dict | None = None,
+) -> str:
+    """The `MotionCache` key under which `extract_motion` stores a clip's pose track (readers such as the
+    evaluation's motion-consistency score look entries up with it)."""
+    settings = {
+        "backend": backend,
+        "backend_kwargs": backend_kwargs or {},
+        "stride": stride,
+        "num_keyframes": num_keyframes,
+        "min_score": min_score,
+    }
+    return cache_key(file_sha256(video_path), settings)
+
+
 def extract_motion(
     video_path: str | os.PathLike,
     backend: str | PoseBackend = "blazepose",
@@ -298,14 +318,7 @@ def extract_motion(
     key = None
     cached = None
     if store is not None:
-        settings = {
-            "backend": backend_name,
-            "backend_kwargs": backend_kwargs or {},
-            "stride": stride,
-            "num_keyframes": num_keyframes,
-            "min_score": min_score,
-        }
-        key = cache_key(file_sha256(video_path), settings)
+        key = motion_cache_key(video_path, backend_name, stride, num_keyframes, min_score, backend_kwargs)
         cached = store.load(key)
     timings["probe"] = time.perf_counter() - start
 

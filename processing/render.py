@@ -218,6 +218,8 @@ class OverlayVideoWriter:
         fps (`float`): frame rate of the output.
         crf (`int`, *optional*, defaults to 23): libx264 quality (lower is better).
         preset (`str`, *optional*, defaults to `"veryfast"`): libx264 speed preset.
+        threads (`int`, *optional*, defaults to 0): encoder threads, 0 for the encoder's choice. x264's output
+            depends on its thread count, so pass 1 where files must be byte-identical across machines and runs.
 
     Example:
 
@@ -228,7 +230,7 @@ class OverlayVideoWriter:
     ```
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 23, preset: str = "veryfast"):
+    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 23, preset: str = "veryfast", threads: int = 0):
         if not fps or fps <= 0 or not np.isfinite(fps):
             raise ValueError(f"`fps` must be positive, got {fps}")
         self.path = Path(path)
@@ -236,6 +238,7 @@ class OverlayVideoWriter:
         self.codec = _encoder_name()
         self.crf = crf
         self.preset = preset
+        self.threads = threads
         self.num_frames = 0
         self._container = None
         self._stream = None
@@ -251,6 +254,8 @@ class OverlayVideoWriter:
         self._stream = self._container.add_stream(self.codec, rate=self.fps, options=options)
         self._stream.height, self._stream.width = self._size
         self._stream.pix_fmt = "yuv420p"
+        if self.threads:
+            self._stream.codec_context.thread_count = self.threads
         if self.codec != "libx264":
             self._stream.bit_rate = max(1_000_000, 4 * self._size[0] * self._size[1])
 

@@ -55,8 +55,11 @@ def test_caption_cli_json(tiny_checkpoint, sample_clip, capsys):
     assert "generate" in report["timings"] and report["timings"]["generate"] > 0
 
 
-def test_caption_cli_without_model_is_a_clear_error(sample_clip, capsys, monkeypatch):
+def test_caption_cli_without_model_is_a_clear_error(sample_clip, capsys, monkeypatch, tmp_path):
+    from macm.processing import caption_cli
+
     monkeypatch.delenv("MACM_MODEL", raising=False)
+    monkeypatch.setattr(caption_cli, "EMBEDDED_MODEL", tmp_path / "no-checkpoint-here")
     assert main(["caption", str(sample_clip)]) == 2
     assert "no model" in capsys.readouterr().err
 
@@ -64,7 +67,20 @@ def test_caption_cli_without_model_is_a_clear_error(sample_clip, capsys, monkeyp
 def test_demo_main_job(tiny_checkpoint, tmp_path, capsys):
     _blazepose_or_skip()
     out = tmp_path / "demo"
-    code = main(["demo", "--out", str(out), "--seconds", "1", "--num-keyframes", "4", "--model", str(tiny_checkpoint)])
+    code = main(
+        [
+            "demo",
+            "--no-serve",
+            "--out",
+            str(out),
+            "--seconds",
+            "1",
+            "--num-keyframes",
+            "4",
+            "--model",
+            str(tiny_checkpoint),
+        ]
+    )
     assert code == 0
     for name in (
         "contact_sheet.png",

@@ -1,0 +1,608 @@
+"""M-ACM: a LLaVA-OneVision-style video-LLM with a motion pathway and Motion Synergetic Decoding.
+
+Two pathways read the same clip through one frozen vision tower: the visual pathway (keyframes -> visual
+projector -> `<video>` tokens) and the motion pathway (the keyframes with the recovered body drawn over them ->
+motion projector -> `<motion>` tokens). One language model reads either. The visual pathway is numerically the
+same as transformers' `LlavaOnevisionForConditionalGeneration` video path, so LLaVA-OneVision checkpoints convert
+without retraining (`convert_llava_onevision.py`).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AutoModel, GenerationMixin, LogitsProcessorList, PreTrainedModel
+from transformers.activations import ACT2FN
+from transformers.cache_utils import Cache
+from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
+
+from .configuration_macm import LOSS_PATHWAYS, MacmConfig
+from .msd import MotionSynergeticLogitsProcessor, MsdStep, UnbatchedMotionSynergeticLogitsProcessor
+
+__all__ = [
+    "MacmCausalLMOutputWithPast",
+    "MacmForConditionalGeneration",
+    "MacmModel",
+    "MacmModelOutputWithPast",
+    "MacmMsdDiagnostics",
+    "MacmPreTrainedModel",
+]
+
+PATHWAYS = (*LOSS_PATHWAYS, None)
+
+
+@dataclass
+class MacmModelOutputWithPast(BaseModelOutputWithPast):
+    r"""
+    video_hidden_states (`torch.FloatTensor` of shape `(num_videos * num_video_tokens, hidden_size)`, *optional*):
+        Projected visual-pathway features scattered into the `<video>` positions.
+    motion_hidden_states (`torch.FloatTensor` of shape `(num_videos * num_video_tokens, hidden_size)`, *optional*):
+        Projected motion-pathway features scattered into the `<motion>` positions.
+    """
+
+    video_hidden_states: torch.FloatTensor | None = None
+    motion_hidden_states: torch.FloatTensor | None = None
+
+
+@dataclass
+class MacmCausalLMOutputWithPast(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is provided):
+        Caption loss: the visual and motion losses' weighted mean for `pathways="both"`, else the one pathway's.
+    logits (`torch.FloatTensor` of shape `(rows, sequence_length, vocab_size)`):
+        Next-token logits. With `pathways="both"`, `rows = 2 * batch_size`: rows `[0, B)` are the visual pathway and
+        rows `[B, 2B)` the motion pathway of the same samples.
+    past_key_values (`Cache`, *optional*): the language model's KV cache (same rows as `logits`).
+    hidden_states (`tuple(torch.FloatTensor)`, *optional*): the language model's hidden states.
+    attentions (`tuple(torch.FloatTensor)`, *optional*): the language model's attention weights.
+    video_hidden_states (`torch.FloatTensor`, *optional*): projected visual-pathway features.
+    motion_hidden_states (`torch.FloatTensor`, *optional*): projected motion-pathway features.
+    visual_loss (`torch.FloatTensor` of shape `()`, *optional*): loss of the visual pathway rows.
+    motion_loss (`torch.FloatTensor` of shape `()`, *optional*): loss of the motion pathway rows.
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    past_key_values: Cache | None = None
+    hidden_states: tuple[torch.FloatTensor] | None = None
+    attentions: tuple[torch.FloatTensor] | None = None
+    video_hidden_states: torch.FloatTensor | None = None
+    motion_hidden_states: torch.FloatTensor | None = None
+    visual_loss: torch.FloatTensor | None = None
+    motion_loss: torch.FloatTensor | None = None
+
+
+@dataclass
+class MacmMsdDiagnostics:
+    r"""
+    What MSD did for each generated token (returned as `output.msd` by `generate(..., output_msd=True,
+    return_dict_in_generate=True)`). Every field has shape `(num_sequences, num_generated_tokens)`. Under beam
+    search the rows are the beams as they stood at each step (not back-traced along the final beams).
+
+    step_synergy (`torch.FloatTensor`): the step synergy `S_T`.
+    visual_top (`torch.LongTensor`): the visual pathway's top token.
+    motion_top (`torch.LongTensor`): the motion pathway's top token.
+    msd_top (`torch.LongTensor`): the top token of the MSD scores.
+    changed (`torch.BoolTensor`): MSD's top token differs from the visual pathway's.
+    """
+
+    step_synergy: torch.FloatTensor
+    visual_top: torch.LongTensor
+    motion_top: torch.LongTensor
+    msd_top: torch.LongTensor
+    changed: torch.BoolTensor
+
+    @classmethod
+    def from_steps(cls, steps: list[MsdStep], num_tokens: int) -> "MacmMsdDiagnostics":
+        steps = steps[:num_tokens]  # generation may run a step past the stop and undo it
+        fields = ("step_synergy", "visual_top", "motion_top", "msd_top", "changed")
+        return cls(**{name: torch.stack([getattr(step, name) for step in steps], dim=1) for name in fields})
+
+
+class MacmPreTrainedModel(PreTrainedModel):
+    config: MacmConfig
+    config_class = MacmConfig
+    base_model_prefix = "model"
+    input_modalities = ("video", "text")
+    supports_gradient_checkpointing = True
+    _skip_keys_device_placement = ["past_key_values"]
+    _supports_flash_attn = True
+    _supports_sdpa = True
+    _supports_flex_attn = True
+    _supports_attention_backend = True
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        super()._init_weights(module)
+        if isinstance(module, MacmModel):
+            module.image_newline.normal_(mean=0.0, std=1 / math.sqrt(self.config.text_config.hidden_size))
+
+
+class MacmMultiModalProjector(nn.Module):
+    """Two-layer MLP from vision features to the language model's width (one per pathway)."""
+
+    def __init__(self, config: MacmConfig):
+        super().__init__()
+        num_feature_layers = 1 if isinstance(config.vision_feature_layer, int) else len(config.vision_feature_layer)
+        self.linear_1 = nn.Linear(
+            config.vision_config.hidden_size * num_feature_layers,
+            config.text_config.hidden_size,
+            bias=config.multimodal_projector_bias,
+        )
+        self.act = ACT2FN[config.projector_hidden_act]
+        self.linear_2 = nn.Linear(
+            config.text_config.hidden_size, config.text_config.hidden_size, bias=config.multimodal_projector_bias
+        )
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear_2(self.act(self.linear_1(features)))
+
+
+def num_video_tokens(config: MacmConfig, num_frames: int) -> int:
+    """Placeholder tokens one clip of `num_frames` frames takes (2x2-pooled patches per frame, plus a newline)."""
+    patches_per_side = config.vision_config.image_size // config.vision_config.patch_size
+    pooled_per_side = math.ceil(patches_per_side / 2)
+    return num_frames * pooled_per_side * pooled_per_side + 1
+
+
+class MacmModel(MacmPreTrainedModel):
+    """Vision tower, the two projectors and the language model, without the LM head."""
+
+    def __init__(self, config: MacmConfig):
+        super().__init__(config)
+        self.vision_tower = AutoModel.from_config(config.vision_config)
+        self.multi_modal_projector = MacmMultiModalProjector(config)
+        self.motion_projector = MacmMultiModalProjector(config)
+        embed_std = 1 / math.sqrt(config.text_config.hidden_size)
+        self.image_newline = nn.Parameter(torch.randn(config.text_config.hidden_size, dtype=self.dtype) * embed_std)
+        self.language_model = AutoModel.from_config(config.text_config)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.language_model.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.language_model.set_input_embeddings(value)
+
+    def _select_vision_features(
+        self, pixel_values: torch.Tensor, vision_feature_layer, vision_feature_select_strategy
+    ) -> torch.Tensor:
+        outputs = self.vision_tower(pixel_values, output_hidden_states=True, return_dict=True)
+        if isinstance(vision_feature_layer, int):
+            selected = outputs.hidden_states[vision_feature_layer]
+        else:
+            selected = torch.cat([outputs.hidden_states[layer] for layer in vision_feature_layer], dim=-1)
+        if vision_feature_select_strategy == "default":
+            selected = selected[:, 1:]  # drop CLS
+        return selected  # (frames, patches, vision_hidden)
+
+    def apply_pooling(self, features: torch.Tensor) -> torch.Tensor:
+        """Bilinear 2x down-sampling of each frame's patch grid, as LLaVA-OneVision does for video."""
+        side = self.config.vision_config.image_size // self.config.vision_config.patch_size
+        frames, _, dim = features.shape
+        grid = features.view(frames, side, side, dim).permute(0, 3, 1, 2)  # (frames, D, side, side)
+        pooled = nn.functional.interpolate(grid, size=[math.ceil(side / 2), math.ceil(side / 2)], mode="bilinear")
+        return pooled.permute(0, 2, 3, 1).reshape(frames, -1, dim)  # (frames, pooled patches, D)
+
+    def _project_clips(self, selected: torch.Tensor, batch_size: int, projector: MacmMultiModalProjector):
+        features = self.apply_pooling(projector(selected))  # (B * F, P, D)
+        features = features.reshape(batch_size, -1, features.shape[-1])  # (B, F * P, D)
+        newline = self.image_newline[None, None, :].expand(batch_size, 1, -1).to(features.device, features.dtype)
+        return torch.cat((features, newline), dim=1)  # (B, F * P + 1, D)
+
+    def get_pathway_features(
+        self,
+        pixel_values_videos: torch.Tensor | None = None,
+        pixel_values_motion: torch.Tensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """
+        Encode keyframes and motion frames with the shared vision tower (one pass for both) and each pathway's
+        projector.
+
+        Args:
+            pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
+            pixel_values_motion (`torch.FloatTensor` of shape `(B_m, F_m, C, H, W)`, *optional*): motion frames.
+
+        Returns:
+            `(video_features, motion_features)`, each `(B, F * P + 1, D)` or `None`.
+        """
+        layer = vision_feature_layer if vision_feature_layer is not None else self.config.vision_feature_layer
+        strategy = (
+            vision_feature_select_strategy
+            if vision_feature_select_strategy is not None
+            else self.config.vision_feature_select_strategy
+        )
+        clips = [c for c in (pixel_values_videos, pixel_values_motion) if c is not None]
+        if not clips:
+            return None, None
+        for name, clip in (("pixel_values_videos", pixel_values_videos), ("pixel_values_motion", pixel_values_motion)):
+            if clip is not None and clip.dim() != 5:
+                raise ValueError(
+                    f"`{name}` must have shape (batch, frames, channels, height, width), got {tuple(clip.shape)}"
+                )
+        if len(clips) == 2 and clips[0].shape[2:] != clips[1].shape[2:]:
+            raise ValueError(
+                f"Keyframes and motion frames must have the same frame size: {tuple(clips[0].shape[2:])} vs "
+                f"{tuple(clips[1].shape[2:])}"
+            )
+        frames = torch.cat([c.flatten(0, 1) for c in clips]).to(self.vision_tower.dtype)
+        selected = self._select_vision_features(frames, layer, strategy)
+        video_features = motion_features = None
+        offset = 0
+        if pixel_values_videos is not None:
+            count = pixel_values_videos.shape[0] * pixel_values_videos.shape[1]
+            video_features = self._project_clips(
+                selected[:count], pixel_values_videos.shape[0], self.multi_modal_projector
+            )
+            offset = count
+        if pixel_values_motion is not None:
+            motion_features = self._project_clips(
+                selected[offset:], pixel_values_motion.shape[0], self.motion_projector
+            )
+        return video_features, motion_features
+
+    def _scatter(self, inputs_embeds, input_ids, token_id: int, features: torch.Tensor, kind: str):
+        mask = input_ids == token_id  # (rows, T)
+        n_tokens, n_features = int(mask.sum()), features.shape[0] * features.shape[1]
+        if n_tokens != n_features:
+            raise ValueError(
+                f"{kind.capitalize()} features and {kind} tokens do not match: tokens {n_tokens}, features {n_features} "
+                f"({features.shape[0]} clips x {features.shape[1]} tokens each)"
+            )
+        features = features.reshape(-1, features.shape[-1]).to(inputs_embeds.device, inputs_embeds.dtype)
+        return inputs_embeds.masked_scatter(mask.unsqueeze(-1).to(inputs_embeds.device), features)
+
+    def pair_pathways(self, input_ids, attention_mask=None, position_ids=None, pathways="both"):
+        """
+        Build the rows a pathway setting decodes from a visual prompt (one with `<video>` placeholders).
+
+        `"motion"` swaps `<video>` for `<motion>` (same length, same positions); `"both"` stacks the visual rows and
+        their motion twins on the batch axis (`2B` rows: visual first), so both pathways run in one forward with one
+        KV cache.
+        """
+        if pathways not in ("both", "motion"):
+            return input_ids, attention_mask, position_ids
+        motion_ids = input_ids.masked_fill(input_ids == self.config.video_token_id, self.config.motion_token_id)
+        if pathways == "motion":
+            return motion_ids, attention_mask, position_ids
+        batch_size = input_ids.shape[0]
+        input_ids = torch.cat([input_ids, motion_ids])
+        if attention_mask is not None:
+            if attention_mask.dim() != 2:
+                raise ValueError("pathways='both' needs a 2D attention mask (batch, length)")
+            attention_mask = torch.cat([attention_mask, attention_mask])
+        if position_ids is not None and position_ids.shape[0] == batch_size:
+            position_ids = torch.cat([position_ids, position_ids])
+        return input_ids, attention_mask, position_ids
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        pixel_values_motion: torch.FloatTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        use_cache: bool | None = None,
+        pathways: str | None = None,
+        **kwargs,
+    ) -> MacmModelOutputWithPast:
+        r"""
+        pathways (`str`, *optional*):
+            `None`: rows as given; `<video>` positions get keyframe features, `<motion>` positions motion-frame
+            features. `"visual"`: the visual pathway only (motion frames ignored). `"motion"`: the prompt's `<video>`
+            placeholders become `<motion>` and get motion-frame features. `"both"`: visual rows and motion twins
+            stacked (`2B` rows, visual first).
+        """
+        if pathways not in PATHWAYS:
+            raise ValueError(f"`pathways` must be one of {PATHWAYS}, got {pathways!r}")
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        if pathways in ("both", "motion"):
+            if input_ids is None:
+                raise ValueError(f"pathways={pathways!r} needs `input_ids` (it derives the motion prompt from them)")
+            input_ids, attention_mask, position_ids = self.pair_pathways(
+                input_ids, attention_mask, position_ids, pathways
+            )
+        if pathways == "visual":
+            pixel_values_motion = None
+        elif pathways == "motion":
+            pixel_values_videos = None
+        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
+        if pathways in ("both", "motion") and is_prefill and pixel_values_motion is None:
+            raise ValueError(f"pathways={pathways!r} needs `pixel_values_motion` (the rendered motion frames)")
+
+        if (
+            pathways is None
+            and pixel_values_motion is not None
+            and input_ids is not None
+            and not (input_ids == self.config.motion_token_id).any()
+        ):
+            raise ValueError(
+                f"{pixel_values_motion.shape[0]} motion clips were given but the prompt has no <motion> tokens: "
+                "pass pathways='both' (visual and motion rows stacked), 'motion' or 'visual'"
+            )
+        if output_msd_unused := kwargs.pop("output_msd", None):
+            raise ValueError(f"`output_msd={output_msd_unused}` is a `generate` argument, not a forward one")
+
+        if inputs_embeds is None:
+            inputs_embeds = self.get_input_embeddings()(input_ids)
+        video_features, motion_features = self.get_pathway_features(
+            pixel_values_videos, pixel_values_motion, vision_feature_layer, vision_feature_select_strategy
+        )
+        if input_ids is not None:
+            for features, token_id, kind in (
+                (video_features, self.config.video_token_id, "video"),
+                (motion_features, self.config.motion_token_id, "motion"),
+            ):
+                if features is not None:
+                    inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
+                elif is_prefill and (input_ids == token_id).any():
+                    pixel_name = "pixel_values_videos" if kind == "video" else "pixel_values_motion"
+                    raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
+
+        outputs = self.language_model(
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            use_cache=use_cache,
+            **kwargs,
+        )
+        return MacmModelOutputWithPast(
+            last_hidden_state=outputs.last_hidden_state,
+            past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            video_hidden_states=video_features,
+            motion_hidden_states=motion_features,
+        )
+
+
+def _cache_rows(cache: Cache) -> int | None:
+    """Batch rows held by a KV cache (None when it holds nothing yet)."""
+    for layer in getattr(cache, "layers", []):
+        keys = getattr(layer, "keys", None)
+        if keys is not None and keys.numel() > 0:
+            return keys.shape[0]
+    return None
+
+
+class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
+    r"""
+    M-ACM for captioning: [`MacmModel`] plus the LM head, with `generate(..., msd=True)` for Motion Synergetic
+    Decoding.
+
+    Example:
+
+    ```python
+    >>> from transformers import AutoModel, AutoProcessor
+
+    >>> model = AutoModel.from_pretrained("path/to/macm-checkpoint", trust_remote_code=True)
+    >>> processor = AutoProcessor.from_pretrained("path/to/macm-checkpoint", trust_remote_code=True)
+    >>> prompt = processor.apply_chat_template(
+    ...     [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": "Describe the motion."}]}],
+    ...     add_generation_prompt=True,
+    ... )
+    >>> inputs = processor(text=prompt, videos=keyframes, motion_frames=motion_frames, return_tensors="pt")
+    >>> ids = model.generate(**inputs, msd=True, max_new_tokens=64)
+    >>> processor.batch_decode(ids[:, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+    ```
+    """
+
+    _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+
+    def __init__(self, config: MacmConfig):
+        super().__init__(config)
+        self.model = MacmModel(config)
+        self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
+        self.post_init()
+
+    def get_input_embeddings(self):
+        return self.model.get_input_embeddings()
+
+    def set_input_embeddings(self, value):
+        self.model.set_input_embeddings(value)
+
+    def get_output_embeddings(self) -> nn.Module:
+        return self.lm_head
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        pixel_values_motion: torch.FloatTensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
+        past_key_values: Cache | None = None,
+        inputs_embeds: torch.FloatTensor | None = None,
+        vision_feature_layer: int | list[int] | None = None,
+        vision_feature_select_strategy: str | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        logits_to_keep: int | torch.Tensor = 0,
+        pathways: str | None = None,
+        **kwargs,
+    ) -> MacmCausalLMOutputWithPast:
+        r"""
+        input_ids (`torch.LongTensor` of shape `(B, T)`): prompt with `<video>` (and/or `<motion>`) placeholders.
+        pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
+        pixel_values_motion (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): motion frames.
+        labels (`torch.LongTensor` of shape `(B, T)`, *optional*): targets, `-100` where no loss is taken.
+        pathways (`str`, *optional*):
+            See [`MacmModel.forward`]. With `labels` and no value, `config.loss_pathways` is used.
+        """
+        if pathways is None and labels is not None:
+            pathways = self.config.loss_pathways
+        loss_kwargs = {k: kwargs.pop(k) for k in ("num_items_in_batch", "ignore_index") if k in kwargs}
+        outputs = self.model(
+            input_ids=input_ids,
+            pixel_values_videos=pixel_values_videos,
+            pixel_values_motion=pixel_values_motion,
+            attention_mask=attention_mask,
+            position_ids=position_ids,
+            past_key_values=past_key_values,
+            inputs_embeds=inputs_embeds,
+            vision_feature_layer=vision_feature_layer,
+            vision_feature_select_strategy=vision_feature_select_strategy,
+            use_cache=use_cache,
+            pathways=pathways,
+            **kwargs,
+        )
+        hidden_states = outputs.last_hidden_state
+        slice_indices = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        logits = self.lm_head(hidden_states[:, slice_indices, :])
+
+        loss = visual_loss = motion_loss = None
+        if labels is not None:
+            vocab_size = self.config.text_config.vocab_size
+            if pathways == "both":
+                visual_logits, motion_logits = logits.chunk(2)
+                visual_loss = self.loss_function(
+                    logits=visual_logits, labels=labels, vocab_size=vocab_size, **loss_kwargs
+                )
+                motion_loss = self.loss_function(
+                    logits=motion_logits, labels=labels, vocab_size=vocab_size, **loss_kwargs
+                )
+                weight = self.config.motion_loss_weight
+                loss = (visual_loss + weight * motion_loss) / (1 + weight)
+            else:
+                loss = self.loss_function(logits=logits, labels=labels, vocab_size=vocab_size, **loss_kwargs)
+                if pathways == "motion":
+                    motion_loss = loss
+                else:
+                    visual_loss = loss
+
+        return MacmCausalLMOutputWithPast(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            hidden_states=outputs.hidden_states,
+            attentions=outputs.attentions,
+            video_hidden_states=outputs.video_hidden_states,
+            motion_hidden_states=outputs.motion_hidden_states,
+            visual_loss=visual_loss,
+            motion_loss=motion_loss,
+        )
+
+    def prepare_inputs_for_generation(self, input_ids, pixel_values_motion=None, is_first_iteration=False, **kwargs):
+        model_inputs = super().prepare_inputs_for_generation(
+            input_ids, is_first_iteration=is_first_iteration, **kwargs
+        )
+        # Motion frames, like keyframes, are only read at prefill; after it their features live in the KV cache.
+        if is_first_iteration or not kwargs.get("use_cache", True):
+            model_inputs["pixel_values_motion"] = pixel_values_motion
+        return model_inputs
+
+    def _reorder_cache(self, past_key_values: Cache, beam_idx: torch.LongTensor) -> Cache:
+        # Under MSD the cache holds 2N rows (visual, then motion) for N beams: move both halves together.
+        rows = _cache_rows(past_key_values)
+        if rows == 2 * beam_idx.shape[0]:
+            beam_idx = torch.cat([beam_idx, beam_idx + beam_idx.shape[0]])
+        past_key_values.reorder_cache(beam_idx)
+        return past_key_values
+
+    def _get_logits_processor(self, *args, logits_processor=None, **kwargs) -> LogitsProcessorList:
+        # MSD turns 2N rows of logits into N rows of scores, so it must run before every other processor (the
+        # unbatched reference too, so that both see the same raw logits).
+        msd_types = (MotionSynergeticLogitsProcessor, UnbatchedMotionSynergeticLogitsProcessor)
+        given = list(logits_processor or [])
+        msd = [p for p in given if isinstance(p, msd_types)]
+        rest = LogitsProcessorList([p for p in given if not isinstance(p, msd_types)])
+        processors = super()._get_logits_processor(*args, logits_processor=rest, **kwargs)
+        return LogitsProcessorList(msd + list(processors))
+
+    def _suppress_placeholders(self, generation_config, kwargs: dict) -> None:
+        """Never generate `<video>`/`<motion>`: a placeholder in a caption would be re-read as a feature slot."""
+        current = kwargs.get("suppress_tokens")
+        if current is None:
+            current = getattr(generation_config or self.generation_config, "suppress_tokens", None)
+        kwargs["suppress_tokens"] = sorted({*(current or []), self.config.video_token_id, self.config.motion_token_id})
+
+    def _resolve_msd_setting(self, name: str, value, generation_config):
+        if value is not None:
+            return value
+        config_value = getattr(generation_config, name, None) if generation_config is not None else None
+        if config_value is None:
+            config_value = getattr(self.generation_config, name, None)
+        return config_value if config_value is not None else getattr(self.config, name, None)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        inputs: torch.Tensor | None = None,
+        generation_config=None,
+        logits_processor: LogitsProcessorList | None = None,
+        msd: bool | None = None,
+        msd_alpha=None,
+        msd_beta: float | None = None,
+        msd_theta: float | None = None,
+        msd_synergy: str | None = None,
+        msd_terms=None,
+        output_msd: bool = False,
+        **kwargs,
+    ):
+        r"""
+        [`GenerationMixin.generate`] with Motion Synergetic Decoding.
+
+        Args:
+            msd (`bool`, *optional*):
+                Decode both pathways together and combine them with [`MotionSynergeticLogitsProcessor`]. Needs
+                `pixel_values_motion`. Defaults to the generation config's `msd` (`False` when unset); with
+                `msd=False` this is exactly plain decoding of the prompt as given. Either way the `<video>` and
+                `<motion>` placeholder tokens are never generated (added to `suppress_tokens`).
+            msd_alpha, msd_beta, msd_theta, msd_synergy, msd_terms (*optional*):
+                Per-call overrides of the MSD parameters; unset ones come from the generation config, then the
+                model config.
+            output_msd (`bool`, *optional*, defaults to `False`):
+                With `return_dict_in_generate=True`, attach [`MacmMsdDiagnostics`] as `output.msd`.
+        """
+        msd = bool(self._resolve_msd_setting("msd", msd, generation_config))
+        self._suppress_placeholders(generation_config, kwargs)
+        if not msd:
+            if output_msd:
+                raise ValueError("`output_msd=True` needs `msd=True`")
+            prompt = inputs if inputs is not None else kwargs.get("input_ids")
+            if (
+                kwargs.get("pathways") is None
+                and kwargs.get("pixel_values_motion") is not None
+                and prompt is not None
+                and not (prompt == self.config.motion_token_id).any()
+            ):
+                kwargs["pathways"] = "visual"  # a paired prompt decoded without MSD: the visual pathway alone
+            return super().generate(
+                inputs, generation_config=generation_config, logits_processor=logits_processor, **kwargs
+            )
+
+        if kwargs.get("pixel_values_motion") is None:
+            raise ValueError("`msd=True` needs `pixel_values_motion` (the motion frames from the processor)")
+        if kwargs.get("pathways") not in (None, "both"):
+            raise ValueError(f"`msd=True` decodes pathways='both'; got pathways={kwargs['pathways']!r}")
+        if output_msd and not kwargs.get(
+            "return_dict_in_generate", getattr(generation_config, "return_dict_in_generate", False)
+        ):
+            raise ValueError("`output_msd=True` needs `return_dict_in_generate=True`")
+        if kwargs.get("inputs_embeds") is not None:
+            raise ValueError("`msd=True` needs `input_ids`: the motion prompt is derived from them")
+        msd_processor = MotionSynergeticLogitsProcessor(
+            alpha=self._resolve_msd_setting("msd_alpha", msd_alpha, generation_config),
+            beta=self._resolve_msd_setting("msd_beta", msd_beta, generation_config),
+            theta=self._resolve_msd_setting("msd_theta", msd_theta, generation_config),
+            synergy=self._resolve_msd_setting("msd_synergy", msd_synergy, generation_config),
+            terms=self._resolve_msd_setting("msd_terms", msd_terms, generation_config),
+            record=output_msd,
+        )
+        kwargs["pathways"] = "both"
+        processors = LogitsProcessorList([msd_processor, *(logits_processor or [])])
+        outputs = super().generate(inputs, generation_config=generation_config, logits_processor=processors, **kwargs)
+        if output_msd and isinstance(outputs, ModelOutput):
+            prompt_length = (inputs if inputs is not None else kwargs["input_ids"]).shape[1]
+            num_tokens = outputs.sequences.shape[1] - prompt_length
+            outputs["msd"] = MacmMsdDiagnostics.from_steps(msd_processor.steps, num_tokens)
+        return outputs
