@@ -5,9 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
-EXTRAS := motion,eval,train,test,hmi
+EXTRAS := motion,eval,train,test,hmi,space
 
-.PHONY: install demo test lint format constraints benchmarks synthmotion-tiny clean
+.PHONY: install demo browser test lint format constraints benchmarks synthmotion-tiny clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,10 +20,15 @@ $(STAMP): pyproject.toml requirements/constraints.txt
 
 install: $(STAMP)
 
+# serves the demo page (space/app.py) on the embedded checkpoint and prints its local URL; Ctrl+C stops it
 demo: $(STAMP)
-	$(BIN)/macm demo --out outputs/demo
+	$(BIN)/macm demo
 
-test: $(STAMP)
+# the headless Chromium the Space's browser test drives (Debian's package; MACM_SKIP_BROWSER_TESTS=1 opts out)
+browser:
+	bash ci/install_browser.sh
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
@@ -37,6 +42,7 @@ format: $(STAMP)
 benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/msd_overhead.py
 	$(BIN)/python benchmarks/motion_throughput.py
+	$(BIN)/python benchmarks/space_load.py
 
 # The embedded SynthMotion model from scratch on CPU: data, random init, training, benchmark (about 40 minutes on
 # 2 cores). Copy runs/synthmotion-tiny to space/synthmotion-tiny to embed the result.

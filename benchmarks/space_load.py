@@ -234,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="bursts of --requests, one after the other (default 2)")
     parser.add_argument("--warmup", type=int, default=2, help="concurrent requests before the baseline (default 2)")
     parser.add_argument("--queue-size", type=int, default=None, help="server queue size (default: the app's)")
-    parser.add_argument("--keyframes", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=24)
+    parser.add_argument(
+        "--keyframes", type=int, default=8, help="keyframes per clip (default 8, the embedded checkpoint's)"
+    )
+    parser.add_argument("--max-new-tokens", type=int, default=64, help="generation budget (default 64, the page's)")
     parser.add_argument("--model", default=None, help="checkpoint (default: $MACM_MODEL, else the embedded one)")
     parser.add_argument("--clip", default=None, help="video to send (default: a fresh SynthMotion clip)")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to wait before the RSS after the burst")

@@ -1,5 +1,6 @@
-"""The M-ACM Gradio Space: `app.py` (the page), `inference.py` (model + pipeline), `validation.py`, `plots.py`.
+"""The M-ACM Gradio Space: `app.py` (the page), `checkpoint.py` (the model), `inference.py` (one request),
+`validation.py` (limits and checks), `plots.py` (figures), `examples/` (bundled clips, `make_examples.py`).
 
-Runs as a Hugging Face Space (`app_file: app.py`, modules import each other as siblings) or imported as a
-package (`space.app.launch(port, model)`, the tests).
+Runs as a Hugging Face Space (`app_file: app.py`, the modules import each other as siblings), is served locally by
+`macm demo`, and is imported as a package by the tests.
 """

@@ -7,11 +7,14 @@ checkpoint (see `checkpoint.py`); limits come from `MACM_SPACE_*` environment va
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
 
 import gradio as gr
+
+from macm.processing.caption import DEFAULT_QUESTION
 
 if __package__:
     from . import checkpoint, inference
@@ -103,8 +106,6 @@ def run(
 
 def _examples() -> tuple[list[list[str]], list[str]]:
     """The bundled clips and their labels (`examples/examples.json`, written by `make_examples.py`)."""
-    import json
-
     index = EXAMPLES_DIR / "examples.json"
     entries = json.loads(index.read_text()) if index.is_file() else []
     entries = [entry for entry in entries if (EXAMPLES_DIR / entry["file"]).is_file()]
@@ -114,8 +115,6 @@ def _examples() -> tuple[list[list[str]], list[str]]:
 def build_demo() -> gr.Blocks:
     loaded = checkpoint.current_model()
     msd = loaded.msd_defaults()
-    from macm.processing.caption import DEFAULT_QUESTION
-
     examples, labels = _examples()
     with gr.Blocks(title="M-ACM: human motion captioning", delete_cache=(1800, 3600)) as blocks:
         gr.Markdown(

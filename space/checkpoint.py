@@ -80,7 +80,8 @@ class LoadedModel:
             return (
                 "**Model:** `synthmotion-tiny`, the embedded M-ACM checkpoint. It was trained only on SynthMotion, "
                 "short clips of a synthetic humanoid, and **knows only those synthetic motions**: on real videos "
-                "its captions are not meaningful. Set `MACM_MODEL` to use another checkpoint."
+                "its captions are not meaningful (how well it does on SynthMotion: its card, "
+                "`synthmotion-tiny/README.md`). Set `MACM_MODEL` to use another checkpoint."
             )
         return f"**Model:** `{self.source}` (from `MACM_MODEL`)."
 

@@ -224,15 +224,15 @@ def enlarge_video(path: Path, min_side: int = DISPLAY_SIDE) -> Path:
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        fps = float(stream.average_rate or 8)
-        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)]
-    if not frames or min(frames[0].shape[:2]) >= min_side:
-        return path
-    scale = -(-min_side // min(frames[0].shape[:2]))  # integer factor: crisp pixels
-    enlarged = path.with_name(f"{path.stem}_x{scale}{path.suffix}")
-    with OverlayVideoWriter(enlarged, fps=fps) as writer:
-        for frame in frames:
-            writer.write(cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
+        shorter = min(stream.codec_context.width, stream.codec_context.height)
+        if not shorter or shorter >= min_side:
+            return path
+        scale = -(-min_side // shorter)  # a whole factor keeps the pixels crisp
+        enlarged = path.with_name(f"{path.stem}_x{scale}{path.suffix}")
+        with OverlayVideoWriter(enlarged, fps=float(stream.average_rate or 8)) as writer:
+            for frame in container.decode(stream):
+                image = frame.to_ndarray(format="rgb24")
+                writer.write(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST))
     return enlarged
 
 
