@@ -60,7 +60,7 @@ def make_sources(folder: Path) -> Path:
     write_video(folder / "dancer.mp4", humanoid(0, 24))  # 3 s, moving: accepted
     # two shots (a hard cut between two humanoid clips), 2.5 s each: two accepted clips
     write_video(folder / "two_shots.mp4", np.concatenate([humanoid(1, 20), humanoid(2, 20)]))
-    write_video(folder / "still.mp4", np.repeat(humanoid(3, 4)[:1], 20, axis=0))  # 2.5 s of one frame: static
+    write_video(folder / "still.mp4", np.repeat(humanoid(0, 24)[4:5], 20, axis=0))  # 2.5 s of one frame: static
     write_video(folder / "empty.mp4", empty_scene(20))  # 2.5 s, nobody: no_person
     write_video(folder / "short.mp4", humanoid(4, 10))  # 1.25 s: too short to be a clip
     (folder / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom" + bytes(range(256)) * 8)  # corrupt
