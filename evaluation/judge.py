@@ -113,17 +113,16 @@ class JudgePrompt:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
 
-def load_prompt(name_or_path: str | Path = "judge_v1") -> JudgePrompt:
-    """Reads a prompt file: a name under ``evaluation/prompts/`` (``"judge_v1"``) or a path to a ``.md`` file."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = PROMPTS_DIR / f"{name_or_path}.md"
-    if not path.is_file():
-        raise FileNotFoundError(f"judge prompt {str(name_or_path)!r} not found (looked for {path})")
+def parse_prompt_file(path: Path, kind: str) -> tuple[str, dict[str, str]]:
+    """A versioned prompt file: `---` front matter with `version: ...`, then `## System` and `## User` sections.
+
+    Returns `(version, {"System": ..., "User": ...})`; errors name the file and say what is missing (`kind`, e.g.
+    `"judge prompt"`, words the first one).
+    """
     text = path.read_text(encoding="utf-8")
     match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, flags=re.S)
     if not match:
-        raise ValueError(f"{path}: a judge prompt starts with a '---' front matter block holding 'version: ...'")
+        raise ValueError(f"{path}: a {kind} starts with a '---' front matter block holding 'version: ...'")
     front = dict(line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)
     version = front.get("version", "").strip()
     if not version:
@@ -132,6 +131,17 @@ def load_prompt(name_or_path: str | Path = "judge_v1") -> JudgePrompt:
     parts = {sections[i]: sections[i + 1].strip() for i in range(1, len(sections) - 1, 2)}
     if "System" not in parts or "User" not in parts:
         raise ValueError(f"{path}: needs a '## System' and a '## User' section, found {sorted(parts)}")
+    return version, parts
+
+
+def load_prompt(name_or_path: str | Path = "judge_v1") -> JudgePrompt:
+    """Reads a prompt file: a name under ``evaluation/prompts/`` (``"judge_v1"``) or a path to a ``.md`` file."""
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = PROMPTS_DIR / f"{name_or_path}.md"
+    if not path.is_file():
+        raise FileNotFoundError(f"judge prompt {str(name_or_path)!r} not found (looked for {path})")
+    version, parts = parse_prompt_file(path, "judge prompt")
     for placeholder in ("{{reference}}", "{{prediction}}"):
         if placeholder not in parts["User"]:
             raise ValueError(f"{path}: the User section lacks the placeholder {placeholder}")

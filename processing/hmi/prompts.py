@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...evaluation.judge import parse_prompt_file
+
 __all__ = ["DEFAULT_PROMPT", "PLACEHOLDERS", "PROMPTS_DIR", "AnnotationPrompt", "load_annotation_prompt"]
 
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
@@ -106,18 +108,7 @@ def load_annotation_prompt(name_or_path: str | Path = DEFAULT_PROMPT) -> Annotat
         raise FileNotFoundError(
             f"annotation prompt {str(name_or_path)!r} not found (looked for {path}; have {available})"
         )
-    text = path.read_text(encoding="utf-8")
-    match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, flags=re.S)
-    if not match:
-        raise ValueError(f"{path}: a prompt starts with a '---' front matter block holding 'version: ...'")
-    front = dict(line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)
-    version = front.get("version", "").strip()
-    if not version:
-        raise ValueError(f"{path}: front matter has no 'version'")
-    sections = re.split(r"^## (System|User)\s*$", match.group(2), flags=re.M)
-    parts = {sections[i]: sections[i + 1].strip() for i in range(1, len(sections) - 1, 2)}
-    if "System" not in parts or "User" not in parts:
-        raise ValueError(f"{path}: needs a '## System' and a '## User' section, found {sorted(parts)}")
+    version, parts = parse_prompt_file(path, "prompt")
     unknown = sorted(set(re.findall(r"\{\{(\w+)\}\}", parts["User"])) - set(PLACEHOLDERS))
     if unknown:
         raise ValueError(f"{path}: unknown placeholders {unknown}; available: {list(PLACEHOLDERS)}")
