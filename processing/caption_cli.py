@@ -16,7 +16,8 @@ import os
 from pathlib import Path
 
 from .caption import DEFAULT_QUESTION
-from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail, _positive_int
+from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
+from .cli_args import positive_int
 from .pose import POSE_BACKENDS
 
 __all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
@@ -44,9 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--msd", action=argparse.BooleanOptionalAction, default=True, help="Motion Synergetic Decoding"
     )
     parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    parser.add_argument("--num-keyframes", type=_positive_int, default=16, help="keyframes (default 16)")
+    parser.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes (default 16)")
     parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
-    parser.add_argument("--max-new-tokens", type=_positive_int, default=128)
+    parser.add_argument("--max-new-tokens", type=positive_int, default=128)
     parser.add_argument("--json", action="store_true", help="print keyframes, MSD diagnostics and timings as JSON")
     parser.set_defaults(func=run_caption)
     return parser

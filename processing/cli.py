@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .cli_args import positive_int
 from .pose import POSE_BACKENDS
 
 __all__ = ["register", "run_motion", "write_motion_result"]
@@ -41,9 +42,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
     parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    parser.add_argument("--num-keyframes", type=_positive_int, default=16, help="keyframes to sample (default 16)")
+    parser.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes to sample (default 16)")
     parser.add_argument(
-        "--stride", type=_positive_int, default=None, help="candidate-frame stride (default: <= ~10 fps)"
+        "--stride", type=positive_int, default=None, help="candidate-frame stride (default: <= ~10 fps)"
     )
     parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
     parser.add_argument(
@@ -55,16 +56,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
     parser.set_defaults(func=run_motion)
     return parser
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _write_png(path: Path, rgb: np.ndarray) -> None:

@@ -18,22 +18,14 @@ import os
 import sys
 from pathlib import Path
 
+from ..cli_args import positive_int
+
 __all__ = ["register", "run_build", "run_merge"]
 
 logger = logging.getLogger(__name__)
 
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 3
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
 
 
 def _fraction(text: str) -> float:
@@ -73,13 +65,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annotation.add_argument(
         "--annotator-backoff", type=float, default=2.0, help="first retry wait, doubled (default 2 s)"
     )
-    annotation.add_argument("--max-images", type=_positive_int, default=8, help="keyframes sent per clip (default 8)")
+    annotation.add_argument("--max-images", type=positive_int, default=8, help="keyframes sent per clip (default 8)")
     annotation.add_argument(
         "--response-format", default="none", choices=("none", "json_object", "json_schema"), help="ask for JSON output"
     )
     run = parser.add_argument_group("run")
     run.add_argument("--shard", default="0/1", help="process shard i of n (0-based), e.g. 0/4 (default 0/1)")
-    run.add_argument("--workers", type=_positive_int, default=1, help="processes (default 1)")
+    run.add_argument("--workers", type=positive_int, default=1, help="processes (default 1)")
     run.add_argument("--retry-failed", action="store_true", help="redo sources/clips that failed in an earlier run")
     run.add_argument("--cache-dir", type=Path, default=None, help="motion cache directory (default ~/.cache/macm)")
     run.add_argument("--no-cache", action="store_true", help="neither read nor write the motion cache")
@@ -92,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scene-threshold", type=float, default=segments.scene_threshold, help="ContentDetector threshold"
     )
     motion.add_argument("--pose-backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    motion.add_argument("--num-keyframes", type=_positive_int, default=16, help="keyframes per clip (default 16)")
+    motion.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes per clip (default 16)")
     paper = parser.add_argument_group("filters (defaults: the paper's thresholds)")
     paper.add_argument("--single-person-fraction", type=_fraction, default=filters.single_person_fraction)
     paper.add_argument("--min-keypoints", type=int, default=filters.min_keypoints, help="of COCO-17 (default 12)")

@@ -14,23 +14,11 @@ import logging
 import time
 from pathlib import Path
 
+from ..cli_args import non_negative_int, positive_int
+
 __all__ = ["register", "run_synth"]
 
 logger = logging.getLogger(__name__)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -41,12 +29,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Generate procedurally animated humanoid clips with captions, QA, 3D joints and motion frames.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output dataset folder (created if needed)")
-    parser.add_argument("--num", type=_positive_int, required=True, help="number of clips")
-    parser.add_argument("--seed", type=_non_negative_int, default=0, help="base seed (default 0)")
-    parser.add_argument("--size", type=_positive_int, default=96, help="frame side in pixels, even (default 96)")
-    parser.add_argument("--frames", type=_positive_int, default=16, help="frames (= keyframes) per clip (default 16)")
+    parser.add_argument("--num", type=positive_int, required=True, help="number of clips")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="base seed (default 0)")
+    parser.add_argument("--size", type=positive_int, default=96, help="frame side in pixels, even (default 96)")
+    parser.add_argument("--frames", type=positive_int, default=16, help="frames (= keyframes) per clip (default 16)")
     parser.add_argument("--fps", type=float, default=8.0, help="frame rate of the videos (default 8)")
-    parser.add_argument("--workers", type=_positive_int, default=1, help="generating processes (default 1)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="generating processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run_synth)
     return parser
