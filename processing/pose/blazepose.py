@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..skeleton import BLAZEPOSE33_NAMES
 from .base import PoseBackend
 from .model_files import BlazePoseModelPaths, find_blazepose_models
 from .types import PersonPose, PoseTrack
@@ -49,43 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-# Landmark order of the BlazePose topology (tensors_to_pose_landmarks_and_segmentation.pbtxt); the COCO-17 names are
-# spelled as in `COCO17_NAMES` so `PoseTrack.to_coco17()` maps them by name.
-BLAZEPOSE_KEYPOINT_NAMES: tuple[str, ...] = (
-    "nose",
-    "left_eye_inner",
-    "left_eye",
-    "left_eye_outer",
-    "right_eye_inner",
-    "right_eye",
-    "right_eye_outer",
-    "left_ear",
-    "right_ear",
-    "mouth_left",
-    "mouth_right",
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_pinky",
-    "right_pinky",
-    "left_index",
-    "right_index",
-    "left_thumb",
-    "right_thumb",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "left_heel",
-    "right_heel",
-    "left_foot_index",
-    "right_foot_index",
-)
+# Landmark order of the BlazePose topology (tensors_to_pose_landmarks_and_segmentation.pbtxt), kept with the other
+# skeletons; its COCO-17 names are spelled as in `COCO17_NAMES` so `PoseTrack.to_coco17()` maps them by name.
+BLAZEPOSE_KEYPOINT_NAMES: tuple[str, ...] = BLAZEPOSE33_NAMES
 
 # pose_detection_cpu.pbtxt: ImageToTensorCalculator, SsdAnchorsCalculator and TensorsToDetectionsCalculator options.
 DETECTOR_INPUT_SIZE = 224
