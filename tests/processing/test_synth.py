@@ -6,6 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -33,6 +34,10 @@ def _tree_digest(root: Path) -> dict[str, str]:
     }
 
 
+def load_png(path: Path) -> np.ndarray:
+    return cv2.imread(str(path))[..., ::-1].astype(int)
+
+
 def test_library_has_enough_actions_with_sides():
     assert len(ACTIONS) >= 15
     assert sum(spec.sided for spec in ACTIONS.values()) >= 10
@@ -40,8 +45,10 @@ def test_library_has_enough_actions_with_sides():
 
 
 def test_same_seed_gives_byte_identical_folders(tmp_path):
-    """Metadata, card, frames and joints are byte-identical; the videos (lossy H.264 re-encodes of those frames,
-    whose bits libx264 does not promise to repeat) decode to the same frames within encoder noise."""
+    """Metadata, card, frames and joints are byte-identical. The videos are lossy H.264 encodes of those frames,
+    and libx264 does not promise to repeat its bits (a loaded machine gave a mean pixel difference of 1.3), so each
+    one must decode to its own clip's frames within encoder noise, and the two runs' decodes must agree closer than
+    that noise."""
     from macm.processing.video import iter_frames
 
     write_dataset(tmp_path / "a", 6, SMALL, progress=False)
@@ -52,11 +59,21 @@ def test_same_seed_gives_byte_identical_folders(tmp_path):
     assert {k: v for k, v in digest_a.items() if k not in videos} == {
         k: v for k, v in digest_b.items() if k not in videos
     }
-    for name in videos:
-        frames_a = np.stack([rgb for _, _, rgb in iter_frames(tmp_path / "a" / name, stride=1)]).astype(int)
-        frames_b = np.stack([rgb for _, _, rgb in iter_frames(tmp_path / "b" / name, stride=1)]).astype(int)
-        assert frames_a.shape == frames_b.shape == (8, 48, 48, 3)
-        assert np.abs(frames_a - frames_b).mean() < 1.0
+
+    def decoded(root: Path, video: str) -> np.ndarray:
+        return np.stack([rgb for _, _, rgb in iter_frames(root / video, stride=1)]).astype(int)
+
+    rows = [json.loads(line) for line in (tmp_path / "a" / "train" / "metadata.jsonl").read_text().splitlines()]
+    sources = {
+        row["video"]: np.stack([load_png(tmp_path / "a" / name) for name in row["keyframe_files"]]) for row in rows
+    }
+    for video, source in sources.items():
+        frames_a, frames_b = decoded(tmp_path / "a", video), decoded(tmp_path / "b", video)
+        assert frames_a.shape == frames_b.shape == source.shape == (8, 48, 48, 3)
+        encoder_noise = np.abs(frames_a - source).mean()
+        other_clip = min(np.abs(frames_a - other).mean() for name, other in sources.items() if name != video)
+        assert encoder_noise < 8.0 < other_clip
+        assert np.abs(frames_a - frames_b).mean() < 3.0
 
     other = write_dataset(tmp_path / "c", 6, SynthConfig(seed=4, size=48, frames=8), progress=False)
     first = json.loads((tmp_path / "a" / "train" / "metadata.jsonl").read_text().splitlines()[0])
