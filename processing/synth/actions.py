@@ -48,14 +48,15 @@ class ActionSpec:
         groups (`tuple[str, ...]`): body parts it moves (``"S_arm"``/``"O_leg"`` resolve to the acting/other
             side); two actions may play together only on disjoint groups.
         duration (`float`): nominal length, relative to the other actions (used to share the clip's frames).
-        build (`Callable[[np.random.Generator], Keyframes]`): draws the keyframes (amplitudes and repetitions vary).
+        build (`Callable[[np.random.Generator, int], Keyframes]`): draws the keyframes for an action lasting the
+            given number of frames (amplitudes and repetitions vary).
     """
 
     name: str
     sided: bool
     groups: tuple[str, ...]
     duration: float
-    build: Callable[[np.random.Generator], Keyframes]
+    build: Callable[[np.random.Generator, int], Keyframes]
 
     def resolved_groups(self, side: str) -> frozenset[str]:
         other = "right" if side == "left" else "left"
@@ -66,10 +67,17 @@ def _hold(pose: dict[str, float], rise: float = 0.35, fall: float = 0.65) -> Key
     return [(0.0, {}), (rise, pose), (fall, pose), (1.0, {})]
 
 
-def _repeat(a: dict[str, float], b: dict[str, float], times: int, approach: float = 0.2) -> Keyframes:
-    """Rest -> `a` -> (`b` -> `a`) x times -> rest, evenly spaced."""
-    inner = [a] + [pose for _ in range(times) for pose in (b, a)]
-    phases = np.linspace(approach, 1.0 - approach, len(inner))
+def _repeat(a: dict[str, float], b: dict[str, float], times: int, frames: int) -> Keyframes:
+    """Rest -> `a` -> (`b` -> `a`) x times -> rest, each pose on a frame of its own.
+
+    Repetitions that do not fit the action's `frames` (one frame per pose, a rest frame at each end) are dropped:
+    poses spaced closer than a frame fall between the sampled frames and the movement would not show.
+    """
+    if frames < 4:
+        raise ValueError(f"A repeated movement needs at least 4 frames, got {frames}")
+    inner = ([a] + [pose for _ in range(times) for pose in (b, a)])[: frames - 2]
+    on_frames = np.floor(np.linspace(1.0, frames - 2.0, len(inner)) + 0.5)  # distinct whole frames
+    phases = on_frames / (frames - 1.0)
     return [(0.0, {})] + [(float(p), pose) for p, pose in zip(phases, inner, strict=True)] + [(1.0, {})]
 
 
@@ -77,49 +85,49 @@ def _amp(rng: np.random.Generator, low: float = 0.85, high: float = 1.1) -> floa
     return float(rng.uniform(low, high))
 
 
-def _raise_overhead(rng):
+def _raise_overhead(rng, frames):
     return _hold({"S.shoulder_abduct": 150 * _amp(rng, 0.95, 1.08), "S.elbow_flex": -8})
 
 
-def _raise_forward(rng):
+def _raise_forward(rng, frames):
     return _hold({"S.shoulder_flex": 88 * _amp(rng), "S.shoulder_abduct": -9, "S.elbow_flex": -8})
 
 
-def _raise_side(rng):
+def _raise_side(rng, frames):
     return _hold({"S.shoulder_abduct": 80 * _amp(rng), "S.elbow_flex": -6})
 
 
-def _raise_both(rng):
+def _raise_both(rng, frames):
     return _hold({"B.shoulder_abduct": 150 * _amp(rng, 0.95, 1.08), "B.elbow_flex": -8})
 
 
-def _wave(rng):
+def _wave(rng, frames):
     up = {"S.shoulder_abduct": 95.0, "S.shoulder_twist": 90.0}
-    return _repeat({**up, "S.elbow_flex": 45.0}, {**up, "S.elbow_flex": 95.0}, int(rng.integers(2, 4)), 0.18)
+    return _repeat({**up, "S.elbow_flex": 45.0}, {**up, "S.elbow_flex": 95.0}, int(rng.integers(2, 4)), frames)
 
 
-def _punch(rng):
+def _punch(rng, frames):
     chamber = {"S.shoulder_flex": 15.0, "S.elbow_flex": 110.0, "S.shoulder_abduct": -4.0, "T.spine_twist": 10.0}
     extend = {"S.shoulder_flex": 85 * _amp(rng), "S.elbow_flex": -10.0, "S.shoulder_horizontal": -12.0}
     extend.update({"S.shoulder_abduct": -9.0, "T.spine_twist": -18.0})
     return [(0.0, {}), (0.3, chamber), (0.55, extend), (0.7, extend), (1.0, {})]
 
 
-def _kick(rng):
+def _kick(rng, frames):
     chamber = {"S.hip_flex": 50.0, "S.knee_flex": 75.0, "spine_bend": -5.0}
     extend = {"S.hip_flex": 75 * _amp(rng), "S.knee_flex": 5.0, "spine_bend": -12.0}
     return [(0.0, {}), (0.3, chamber), (0.55, extend), (0.7, chamber), (1.0, {})]
 
 
-def _knee_raise(rng):
+def _knee_raise(rng, frames):
     return _hold({"S.hip_flex": 92 * _amp(rng), "S.knee_flex": 95.0})
 
 
-def _leg_side(rng):
+def _leg_side(rng, frames):
     return _hold({"S.hip_abduct": 40 * _amp(rng), "T.spine_lean": -6.0})
 
 
-def _step_forward(rng):
+def _step_forward(rng, frames):
     length = 0.42 * _amp(rng)
     return [
         (0.0, {}),
@@ -130,7 +138,7 @@ def _step_forward(rng):
     ]
 
 
-def _side_step(rng):
+def _side_step(rng, frames):
     length = 0.4 * _amp(rng)
     return [
         (0.0, {}),
@@ -140,26 +148,26 @@ def _side_step(rng):
     ]
 
 
-def _squat(rng):
+def _squat(rng, frames):
     return _hold({"B.hip_flex": 95 * _amp(rng), "B.knee_flex": 110 * _amp(rng, 0.95, 1.05), "spine_bend": 22.0})
 
 
-def _jump(rng):
+def _jump(rng, frames):
     crouch = {"B.hip_flex": 40.0, "B.knee_flex": 70.0, "B.shoulder_flex": -25.0, "spine_bend": 12.0}
     air = {"root_lift": 0.28 * _amp(rng), "B.shoulder_flex": 150.0, "B.hip_flex": 8.0, "B.knee_flex": 15.0}
     return [(0.0, {}), (0.25, crouch), (0.5, air), (0.75, crouch), (1.0, {})]
 
 
-def _bend(rng):
+def _bend(rng, frames):
     bend = 70 * _amp(rng)
     return _hold({"spine_bend": bend, "B.shoulder_flex": 0.85 * bend})
 
 
-def _lean(rng):
+def _lean(rng, frames):
     return _hold({"T.spine_lean": 25 * _amp(rng), "O.shoulder_abduct": 10.0})
 
 
-def _turn(rng):
+def _turn(rng, frames):
     angle = 90 * _amp(rng, 0.9, 1.0)
     return [
         (0.0, {}),
@@ -169,31 +177,34 @@ def _turn(rng):
     ]
 
 
-def _clap(rng):
+def _clap(rng, frames):
     arms = {"B.shoulder_flex": 80.0, "B.shoulder_abduct": -9.0, "B.elbow_flex": 5.0}
     return _repeat(
-        {**arms, "B.shoulder_horizontal": 35.0}, {**arms, "B.shoulder_horizontal": -19.0}, int(rng.integers(2, 4))
+        {**arms, "B.shoulder_horizontal": 35.0},
+        {**arms, "B.shoulder_horizontal": -19.0},
+        int(rng.integers(2, 4)),
+        frames,
     )
 
 
-def _nod(rng):
-    return _repeat({"neck_pitch": -5.0}, {"neck_pitch": 28 * _amp(rng)}, int(rng.integers(2, 4)))
+def _nod(rng, frames):
+    return _repeat({"neck_pitch": -5.0}, {"neck_pitch": 28 * _amp(rng)}, int(rng.integers(2, 4)), frames)
 
 
-def _shake_head(rng):
+def _shake_head(rng, frames):
     side = 35 * _amp(rng)
-    return _repeat({"neck_yaw": side}, {"neck_yaw": -side}, int(rng.integers(1, 3)))
+    return _repeat({"neck_yaw": side}, {"neck_yaw": -side}, int(rng.integers(1, 3)), frames)
 
 
-def _turn_head(rng):
+def _turn_head(rng, frames):
     return _hold({"T.neck_yaw": 65 * _amp(rng)})
 
 
-def _twist(rng):
+def _twist(rng, frames):
     return _hold({"T.spine_twist": 45 * _amp(rng), "T.neck_yaw": 10.0})
 
 
-def _touch_head(rng):
+def _touch_head(rng, frames):
     return _hold(
         {"S.shoulder_abduct": 105.0, "S.shoulder_flex": 20.0, "S.elbow_flex": 135.0, "S.shoulder_twist": 70.0}
     )
@@ -392,7 +403,7 @@ def sample_script(
     actions, cursor = [], int(rests[0])
     for index, (step, length) in enumerate(zip(chosen, lengths, strict=True)):
         for name, side in step:
-            phases, offsets = _resolve(ACTIONS[name].build(rng), side)
+            phases, offsets = _resolve(ACTIONS[name].build(rng, int(length)), side)
             actions.append(ScheduledAction(name, side, cursor, cursor + int(length), index, phases, offsets))
         cursor += int(length) + int(rests[index + 1])
     return MotionScript(actions=actions, num_frames=num_frames, rest_pose=neutral_pose(rng))

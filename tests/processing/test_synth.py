@@ -80,6 +80,21 @@ def test_same_seed_gives_byte_identical_folders(tmp_path):
     assert first["caption"] != next(iter(other.values()))[0]["caption"] or first["id"] != other["train"][0]["id"]
 
 
+@pytest.mark.parametrize("name", ["nod", "shake_head", "wave", "clap"])
+@pytest.mark.parametrize("frames", [4, 5, 7, 10, 16])
+def test_every_repetition_lands_on_a_frame(name, frames):
+    """A repeated movement's poses (up, down, up...) each show on a whole frame, so none falls between samples."""
+    from macm.processing.synth.actions import ScheduledAction, _resolve
+
+    phases, offsets = _resolve(ACTIONS[name].build(np.random.default_rng(0), frames), "left")
+    action = ScheduledAction(name, "left" if ACTIONS[name].sided else "center", 0, frames, 0, phases, offsets)
+    sampled = np.stack([action.offset_at(t) for t in range(frames)])
+    assert len(phases) >= 4  # rest, at least two poses, rest
+    for pose in offsets[1:-1]:
+        assert np.abs(sampled - pose).max(axis=1).min() < 1e-9
+    assert np.all(np.diff(phases) * (frames - 1) >= 1.0 - 1e-9)
+
+
 def test_clip_does_not_depend_on_run_size():
     single = generate_clip(4, SMALL)
     from_larger_run = [generate_clip(i, SMALL) for i in range(5)][4]
