@@ -141,10 +141,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
 
-    from macm.modeling_macm import MacmForConditionalGeneration, MacmProcessor
+    from transformers import AutoModel, AutoProcessor
 
-    model = MacmForConditionalGeneration.from_pretrained(args.model).eval()
-    image_processor = MacmProcessor.from_pretrained(args.model).image_processor
+    model = AutoModel.from_pretrained(args.model, trust_remote_code=True).eval()
+    image_processor = AutoProcessor.from_pretrained(args.model, trust_remote_code=True).image_processor
     mean = torch.tensor(image_processor.image_mean).view(1, 3, 1, 1)
     std = torch.tensor(image_processor.image_std).view(1, 3, 1, 1)
 

@@ -323,7 +323,8 @@ from every side (back views included), so the RGB pixels alone leave left and ri
    jump, bend, lean, twist, turn, clap, nod, head shake and turn ...), most with left and right variants; a step may
    pair two actions on disjoint body parts ("while"). Steps share the clip's frames in proportion to their nominal
    durations, with short rests. Each action is a keyframed joint-angle curve (smoothstep interpolation) with random
-   amplitude and repetitions.
+   amplitude and repetitions; a repeated movement (nod, head shake, wave, clap) puts each of its poses on a frame of
+   its own and keeps only the repetitions its frames can show.
 2. **Body**: random proportions (height 1.55-1.95 m, segment lengths and build varied), forward kinematics to 3D
    joints, feet put on the floor.
 3. **Camera**: random azimuth in [0, 360) degrees (front, side and back views), distance 3-5 m, height 0.8-1.9 m,
