@@ -42,6 +42,7 @@ __all__ = [
     "JudgeResult",
     "OpenAIJudge",
     "TransformersJudge",
+    "VersionedPrompt",
     "canonical_dimension",
     "load_prompt",
     "parse_dimension_scores",
@@ -83,14 +84,13 @@ DEFAULT_SEED = 1234
 
 
 @dataclass(frozen=True)
-class JudgePrompt:
-    """A versioned judge prompt.
+class VersionedPrompt:
+    """A prompt read from a versioned file (`parse_prompt_file`); the judge and the HMI annotator render their own.
 
     Args:
         version (`str`): the version named in the file's front matter (e.g. ``"judge_v1"``).
         system (`str`): the system message.
-        user_template (`str`): the user message with ``{{reference}}`` and ``{{prediction}}`` placeholders (and
-            ``{{question}}`` in prompts for open-ended questions).
+        user_template (`str`): the user message with ``{{placeholder}}``s.
     """
 
     version: str
@@ -99,7 +99,14 @@ class JudgePrompt:
 
     @property
     def sha256(self) -> str:
+        """Hash of the version and both sections, stored with every result so a changed prompt shows."""
         return hashlib.sha256(f"{self.version}\0{self.system}\0{self.user_template}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class JudgePrompt(VersionedPrompt):
+    """A versioned judge prompt: its ``user_template`` has ``{{reference}}`` and ``{{prediction}}`` placeholders
+    (and ``{{question}}`` in prompts for open-ended questions)."""
 
     def render(self, reference: str, prediction: str, question: str | None = None) -> list[dict[str, str]]:
         """Chat messages for one (reference, prediction) pair, and the question for question prompts."""

@@ -17,12 +17,11 @@ the data and is a different run setting.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...evaluation.judge import parse_prompt_file
+from ...evaluation.judge import VersionedPrompt, parse_prompt_file
 
 __all__ = ["DEFAULT_PROMPT", "PLACEHOLDERS", "PROMPTS_DIR", "AnnotationPrompt", "load_annotation_prompt"]
 
@@ -46,22 +45,8 @@ def _windows(windows: list[tuple[float, float]]) -> str:
 
 
 @dataclass(frozen=True)
-class AnnotationPrompt:
-    """A versioned annotation prompt.
-
-    Args:
-        version (`str`): the version in the file's front matter (e.g. `"annotate_v1"`).
-        system (`str`): the system message.
-        user_template (`str`): the user message with `{{placeholder}}`s (`PLACEHOLDERS`).
-    """
-
-    version: str
-    system: str
-    user_template: str
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(f"{self.version}\0{self.system}\0{self.user_template}".encode()).hexdigest()
+class AnnotationPrompt(VersionedPrompt):
+    """A versioned annotation prompt: its `user_template` has `{{placeholder}}`s from `PLACEHOLDERS`."""
 
     def render(
         self,
