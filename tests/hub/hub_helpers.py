@@ -2,42 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import macm.cli
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Drops the repository's folders and the editable-install hooks from a fresh interpreter, so that only the files of
-# the folder under test can provide `macm` or the model code.
-ISOLATION = textwrap.dedent(
-    """
-    import sys
-    REPO = {repo!r}
-    in_repo = lambda p: p == REPO or (p.startswith(REPO + "/") and "site-packages" not in p)  # noqa: E731
-    sys.path[:] = [p for p in sys.path if p and not in_repo(p) and "__editable__" not in p]
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
-    sys.path_importer_cache.clear()
-    """
-)
-
-
-def run_isolated(body: str, *args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run `body` after `ISOLATION` in a fresh interpreter; fails the test with its stderr when it fails."""
-    script = Path(cwd) / "isolated_script.py"
-    script.write_text(ISOLATION.format(repo=str(REPO_ROOT)) + textwrap.dedent(body))
-    environment = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
-    environment.pop("PYTHONPATH", None)
-    result = subprocess.run(
-        [sys.executable, str(script), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result
 
 
 def run_cli(monkeypatch, *argv) -> int:

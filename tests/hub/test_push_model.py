@@ -10,28 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hub_helpers import FakeHub, relative_files, run_cli, run_isolated, write_tiny_bench
+from hub_helpers import FakeHub, relative_files, run_cli, write_tiny_bench
 from huggingface_hub import ModelCard
+from isolated import LOAD_AND_RUN_MODEL, run_isolated
 from tiny_models import paired_inputs
 
 REMOTE_CODE = {"configuration_macm.py", "modeling_macm.py", "processing_macm.py", "msd.py"}
-
-LOAD_AND_RUN = """
-import torch
-from transformers import AutoModel, AutoProcessor
-try:
-    import macm  # noqa: F401
-    raise SystemExit("the project package is still importable")
-except ImportError:
-    pass
-folder, inputs_path, out_path = sys.argv[1:4]
-model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
-with torch.no_grad():
-    logits = model(**torch.load(inputs_path), pathways="both").logits
-torch.save({"logits": logits, "model": type(model).__name__, "processor": type(processor).__name__,
-            "module": type(model).__module__}, out_path)
-"""
 
 
 def test_dry_run_loads_with_auto_classes_in_a_fresh_process(
@@ -46,7 +30,7 @@ def test_dry_run_loads_with_auto_classes_in_a_fresh_process(
 
     inputs = dict(paired_inputs(tiny_processor, ["Describe.", "Which foot steps first?"]))
     torch.save(inputs, tmp_path / "inputs.pt")
-    run_isolated(LOAD_AND_RUN, str(out), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt"), cwd=tmp_path)
+    run_isolated(LOAD_AND_RUN_MODEL, str(out), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt"), cwd=tmp_path)
     result = torch.load(tmp_path / "out.pt")
     assert (result["model"], result["processor"]) == ("MacmForConditionalGeneration", "MacmProcessor")
     assert result["module"].startswith("transformers_modules.")  # the uploaded .py files, not the project's package

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hub_helpers import REPO_ROOT, FakeHub, relative_files, run_cli, run_isolated
+from hub_helpers import FakeHub, relative_files, run_cli
 from huggingface_hub import SpaceCard
+from isolated import REPO_ROOT, run_isolated
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 

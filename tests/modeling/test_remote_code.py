@@ -2,40 +2,11 @@
 
 import json
 import shutil
-import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
+from isolated import LOAD_AND_RUN_MODEL, run_isolated
 from tiny_models import paired_inputs
-
-ISOLATED_LOADER = textwrap.dedent(
-    """
-    import sys
-    # drop the project's folders and its editable-install hooks: only the copied folder's .py files may be used
-    in_repo = lambda p: p == "{repo}" or (p.startswith("{repo}/") and "site-packages" not in p)  # noqa: E731
-    sys.path[:] = [p for p in sys.path if p and not in_repo(p) and "__editable__" not in p]
-    sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
-    sys.path_hooks[:] = [h for h in sys.path_hooks if "editable" not in repr(h).lower()]
-    try:
-        import macm  # noqa: F401
-        raise SystemExit("the project package is still importable")
-    except ImportError:
-        pass
-    import torch
-    from transformers import AutoModel, AutoProcessor
-    folder, inputs_path, out_path = sys.argv[1:4]
-    model = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
-    processor = AutoProcessor.from_pretrained(folder, trust_remote_code=True)
-    inputs = torch.load(inputs_path)
-    with torch.no_grad():
-        logits = model(**inputs, pathways="both").logits
-    ids = model.generate(**inputs, max_new_tokens=6, do_sample=False, msd=True)
-    torch.save({{"logits": logits, "ids": ids, "model": type(model).__name__, "processor": type(processor).__name__,
-                "prompt_len": processor.num_video_tokens(3)}}, out_path)
-    """
-)
 
 
 @pytest.fixture(scope="module")
@@ -48,15 +19,11 @@ def saved_copy(tmp_path_factory, tiny_model, tiny_processor):
     return copy
 
 
-def test_auto_classes_load_in_isolation_and_match(saved_copy, tiny_model, tiny_processor, tmp_path, repo_root):
+def test_auto_classes_load_in_isolation_and_match(saved_copy, tiny_model, tiny_processor, tmp_path):
     inputs = dict(paired_inputs(tiny_processor, ["Describe.", "Which foot steps first?"]))
     torch.save(inputs, tmp_path / "inputs.pt")
-    script = tmp_path / "load.py"
-    script.write_text(ISOLATED_LOADER.format(repo=str(repo_root)))
-    subprocess.run(
-        [sys.executable, str(script), str(saved_copy), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt")],
-        cwd=tmp_path,
-        check=True,
+    run_isolated(
+        LOAD_AND_RUN_MODEL, str(saved_copy), str(tmp_path / "inputs.pt"), str(tmp_path / "out.pt"), cwd=tmp_path
     )
     result = torch.load(tmp_path / "out.pt")
     assert (result["model"], result["processor"]) == ("MacmForConditionalGeneration", "MacmProcessor")
