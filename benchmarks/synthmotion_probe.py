@@ -67,9 +67,9 @@ def tower_features(model, frames: torch.Tensor, mean: torch.Tensor, std: torch.T
     for start in range(0, len(frames), 32):
         clips = frames[start : start + 32]
         pixels = (clips.flatten(0, 1).permute(0, 3, 1, 2).float() / 255.0 - mean) / std
-        hidden = model.model.vision_tower(pixels, output_hidden_states=True).hidden_states[config.vision_feature_layer]
-        if config.vision_feature_select_strategy == "default":
-            hidden = hidden[:, 1:]
+        hidden = model.model._select_vision_features(
+            pixels, config.vision_feature_layer, config.vision_feature_select_strategy
+        )
         features.append(model.model.apply_pooling(hidden).reshape(len(clips), -1))
     return torch.cat(features)
 
