@@ -8,6 +8,7 @@ them from the motion pathway (`extract_motion`, cached per video).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from pathlib import Path
@@ -33,12 +34,35 @@ def dataset_root(name_or_path: str, revision: str | None = None) -> Path:
     return Path(snapshot_download(name_or_path, repo_type="dataset", revision=revision))
 
 
+TABLE_SUFFIXES = (".jsonl", ".json", ".csv", ".parquet")
+
+
+def local_cache_dir(root: Path) -> Path:
+    """A `datasets` cache folder that changes whenever the folder's tables or card change.
+
+    `datasets` keys the cache of a local folder whose card declares `configs` by the folder's name and the card,
+    not by its data files, so a folder regenerated in place (or another folder of the same name) would load the
+    old rows. The tables (up to two levels down, as HMI folders keep them) and the card are fingerprinted here by
+    path, size and modification time.
+    """
+    import datasets
+
+    files = [root / "README.md", *(path for depth in ("*", "*/*") for path in root.glob(depth))]
+    digest = hashlib.sha256(str(root).encode())
+    for path in sorted(files):
+        if (path.name == "README.md" or path.suffix in TABLE_SUFFIXES) and path.is_file():
+            stat = path.stat()
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return Path(datasets.config.HF_DATASETS_CACHE) / "macm-local" / digest.hexdigest()[:16]
+
+
 def load_hmi_split(name_or_path: str, split: str = "train", config: str | None = None, revision: str | None = None):
     """`datasets.load_dataset` of an HMI-format folder or Hub dataset, and its media root."""
     import datasets
 
     root = dataset_root(name_or_path, revision)
-    dataset = datasets.load_dataset(str(root), name=config, split=split)
+    cache_dir = str(local_cache_dir(root)) if Path(name_or_path).is_dir() else None
+    dataset = datasets.load_dataset(str(root), name=config, split=split, cache_dir=cache_dir)
     missing = {"caption"} - set(dataset.column_names)
     if missing or not ({"video", "file_name", "keyframe_files"} & set(dataset.column_names)):
         raise ValueError(
