@@ -49,7 +49,8 @@ def load_model_and_processor(script_args: MacmScriptArguments, model_args: Model
     from macm.modeling_macm import MacmConfig, MacmForConditionalGeneration, MacmProcessor
 
     path, revision = model_args.model_name_or_path, model_args.model_revision
-    processor = MacmProcessor.from_pretrained(path, revision=revision)
+    # The folder maps AutoProcessor to its own code; the local class loads it without asking.
+    processor = MacmProcessor.from_pretrained(path, revision=revision, trust_remote_code=True)
     if script_args.init_from_config:
         config = MacmConfig.from_pretrained(path, revision=revision)
         if model_args.attn_implementation:
