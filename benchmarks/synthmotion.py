@@ -18,8 +18,13 @@ under each decoding mode:
 Captions are parsed with the caption grammar (`macm.processing.synth.parse_caption`) and compared with the clip's
 script. Per ground-truth action: *action accuracy* = its action is named; *side accuracy* (sided actions whose action
 is named) = the side named for it is right; *action+side accuracy* = both. *Exact* = the caption names exactly the
-script's actions and sides (order ignored). Prints ONE JSON object; with `--out` also writes `results.json`,
-`table.md` and `accuracy.png`.
+script's actions and sides (order ignored).
+
+Grounding control: a caption that ignores its clip still names some actions right (the frequent ones), so every mode
+is also scored against *other* clips' scripts (clip i's caption against clip i+k's script, k = 1..20):
+`action_accuracy_other_clips` and `side_accuracy_other_clips`. Accuracy above these is what the frames contributed;
+`distinct_captions` counts the different captions written. Prints ONE JSON object; with `--out` also writes
+`results.json`, `table.md` and `accuracy.png`.
 """
 
 from __future__ import annotations
@@ -123,28 +128,52 @@ def score_caption(caption: str, actions: list[dict]) -> Counter:
     return counts
 
 
-def summarize(counts: Counter, num_clips: int) -> dict:
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 4) if b else None
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
 
+
+def summarize(counts: Counter, num_clips: int) -> dict:
     return {
-        "action_accuracy": ratio(counts["action_correct"], counts["actions"]),
-        "side_accuracy": ratio(counts["side_correct"], counts["sided_named"]),
-        "action_side_accuracy": ratio(counts["action_side_correct"], counts["actions"]),
-        "exact": ratio(counts["exact"], num_clips),
+        "action_accuracy": _ratio(counts["action_correct"], counts["actions"]),
+        "side_accuracy": _ratio(counts["side_correct"], counts["sided_named"]),
+        "action_side_accuracy": _ratio(counts["action_side_correct"], counts["actions"]),
+        "exact": _ratio(counts["exact"], num_clips),
         "actions": counts["actions"],
         "sided_actions_named": counts["sided_named"],
     }
 
 
+def grounding_control(captions: list[str], scripts: list[list[dict]], shifts: int = 20) -> dict:
+    """Scores of the captions against other clips' scripts (caption i against script i+k, k = 1..shifts), and the
+    number of distinct captions: what captions that ignore their clip would score."""
+    counts = Counter()
+    for shift in range(1, min(shifts, len(captions) - 1) + 1):
+        for index, caption in enumerate(captions):
+            counts += score_caption(caption, scripts[(index + shift) % len(captions)])
+    return {
+        "action_accuracy_other_clips": _ratio(counts["action_correct"], counts["actions"]),
+        "side_accuracy_other_clips": _ratio(counts["side_correct"], counts["sided_named"]),
+        "distinct_captions": len(set(captions)),
+    }
+
+
 def markdown_table(results: dict[str, dict]) -> str:
     lines = [
-        "| decoding | action acc. | side acc. | action+side acc. | exact caption |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| decoding | action acc. | side acc. | action+side acc. | exact caption | action acc., other clips' scripts "
+        "| side acc., other clips' scripts | distinct captions |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    keys = (
+        "action_accuracy",
+        "side_accuracy",
+        "action_side_accuracy",
+        "exact",
+        "action_accuracy_other_clips",
+        "side_accuracy_other_clips",
+    )
     for mode, row in results.items():
-        cells = [row[k] for k in ("action_accuracy", "side_accuracy", "action_side_accuracy", "exact")]
-        lines.append(f"| {mode} | " + " | ".join("-" if v is None else f"{100 * v:.1f}%" for v in cells) + " |")
+        cells = ["-" if row.get(k) is None else f"{100 * row[k]:.1f}%" for k in keys]
+        lines.append(f"| {mode} | " + " | ".join([*cells, str(row.get("distinct_captions", "-"))]) + " |")
     return "\n".join(lines)
 
 
@@ -210,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                 captions[name].append(text.strip())
         timings[name] = round((time.perf_counter() - start) / len(clips), 4)
         results[name] = summarize(counts, len(clips))
+        results[name].update(grounding_control(captions[name], [clip.metadata["actions"] for clip in clips]))
         print(f"{name}: {results[name]}", file=sys.stderr)
 
     report = {

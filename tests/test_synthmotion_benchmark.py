@@ -1,0 +1,47 @@
+"""`benchmarks/synthmotion.py` scoring: a caption's own script versus other clips' scripts (the grounding control)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "synthmotion.py"
+
+
+@pytest.fixture(scope="module")
+def benchmark():
+    spec = importlib.util.spec_from_file_location("synthmotion_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def clips():
+    from macm.processing.synth import SynthConfig, generate_clip
+
+    config = SynthConfig(seed=3, size=48, frames=8)
+    return [generate_clip(index, config).metadata for index in range(8)]
+
+
+def test_true_captions_score_full_marks_and_less_against_other_clips(benchmark, clips):
+    captions, scripts = [clip["caption"] for clip in clips], [clip["actions"] for clip in clips]
+    own = sum(
+        (benchmark.score_caption(c, s) for c, s in zip(captions, scripts, strict=True)), start=benchmark.Counter()
+    )
+    assert benchmark.summarize(own, len(clips))["action_accuracy"] == 1.0
+    control = benchmark.grounding_control(captions, scripts)
+    assert control["distinct_captions"] == len(set(captions)) > 1
+    assert control["action_accuracy_other_clips"] < 0.6  # 8 clips of 22 actions rarely share theirs
+
+
+def test_a_caption_that_ignores_its_clip_scores_the_same_against_other_clips(benchmark, clips):
+    scripts = [clip["actions"] for clip in clips]
+    constant = [clips[0]["caption"]] * len(clips)
+    # with every shift, each script is met N - 1 times: the control is the caption's accuracy over all scripts
+    control = benchmark.grounding_control(constant, scripts, shifts=len(clips) - 1)
+    everyone = sum((benchmark.score_caption(constant[0], script) for script in scripts), start=benchmark.Counter())
+    assert control["distinct_captions"] == 1
+    assert control["action_accuracy_other_clips"] == benchmark.summarize(everyone, len(clips))["action_accuracy"]
