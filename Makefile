@@ -44,12 +44,15 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/motion_throughput.py
 	$(BIN)/python benchmarks/space_load.py
 
-# The embedded SynthMotion model from scratch on CPU: data, random init, training, benchmark (about 40 minutes on
-# 2 cores). Copy runs/synthmotion-tiny to space/synthmotion-tiny to embed the result.
+# The embedded SynthMotion model from scratch on CPU: data, random init, the tower pretrained on the ground-truth
+# joints, training, benchmark (about 45 minutes on 2 cores). Copy runs/synthmotion-tiny to space/synthmotion-tiny
+# (without its checkpoint-* folders) to embed the result.
 synthmotion-tiny: $(STAMP)
 	test -f data/synthmotion/README.md || $(BIN)/macm synth --out data/synthmotion --num 3000 --seed 0 --workers 2
 	$(BIN)/python -m macm.trainer.init_from_scratch --synthmotion --out runs/synthmotion-init --vision-hidden 96 \
 		--vision-layers 2 --text-hidden 192 --text-layers 4 --text-mlp-ratio 2 --num-keyframes 8
+	$(BIN)/python -m macm.trainer.pose_pretrain --model runs/synthmotion-init --data data/synthmotion \
+		--out runs/synthmotion-init-pose --steps 2000
 	$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
 

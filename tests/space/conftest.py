@@ -21,7 +21,7 @@ if str(REPO_ROOT) not in sys.path:
 
 EXAMPLES = REPO_ROOT / "space" / "examples"
 EMBEDDED = REPO_ROOT / "space" / "synthmotion-tiny"
-UNGROUNDED = "captions are not grounded"  # what the embedded checkpoint's card says while it is at chance
+UNGROUNDED = "captions are not reliably grounded"  # what the embedded checkpoint's card says until they are
 SERVER_LIMITS = {"max_file_mb": 0.25, "max_seconds": 10.0, "max_keyframes": 16, "max_new_tokens": 48, "queue_size": 4}
 
 
@@ -118,8 +118,8 @@ def synth_clip(synth_dataset) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def check_names_action(space_model):
     """For the embedded checkpoint: `check(caption, row)` asserts the caption is one of the SynthMotion grammar and
-    names the clip's (first) action. While the checkpoint's own card says its captions are not grounded in the clip
-    yet, a caption that misses the action is an expected failure (xfail, with the caption), not a pass."""
+    names the clip's (first) action. While the checkpoint's own card says its captions are not reliably grounded in
+    the clip yet, a caption that misses the action is an expected failure (xfail, with the caption), not a pass."""
 
     def check(caption: str, row: dict) -> None:
         from macm.processing.synth import parse_caption
@@ -132,7 +132,9 @@ def check_names_action(space_model):
         message = f"the caption {caption!r} does not name the clip's action {wanted!r} (truth: {row['caption']!r})"
         card = space_model.path / "README.md"
         if card.is_file() and UNGROUNDED in card.read_text().lower():
-            pytest.xfail(f"{message}; the checkpoint's card says its captions are not grounded in the clip yet")
+            pytest.xfail(
+                f"{message}; the checkpoint's card says its captions are not reliably grounded in the clip yet"
+            )
         pytest.fail(message)
 
     return check
