@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from macm.processing.pose.types import COCO17_NAMES
 from macm.processing.synth.actions import ACTIONS, SIDES
 from macm.trainer.pose_pretrain import (
     PATHWAYS,
@@ -44,6 +45,7 @@ from macm.trainer.pose_pretrain import (
 )
 
 CLASSES = [(name, side) for name, spec in ACTIONS.items() for side in (SIDES if spec.sided else ("center",))]
+HIPS = [COCO17_NAMES.index("left_hip"), COCO17_NAMES.index("right_hip")]
 
 
 def load_split(data: str, split: str) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], torch.Tensor]:
@@ -142,7 +144,7 @@ def temporal_probe(train_x, train_y, test_x, test_y, steps: int, batch_size: int
 def pose_sequences(joints: dict[str, torch.Tensor], key: str) -> torch.Tensor:
     """Hip-centred joints per frame (2D also scaled per clip), with each frame's offset from the first: `(N, F, D)`."""
     points = joints[key]
-    centred = points - points[:, :, 11:13].mean(2, keepdim=True)  # COCO-17 hips
+    centred = points - points[:, :, HIPS].mean(2, keepdim=True)
     if key == "pixels_2d":
         centred = centred / centred.abs().amax((1, 2, 3), keepdim=True).clamp_min(1e-6)
     flat = centred.flatten(2)

@@ -23,11 +23,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from macm.processing.synth.render_rgb import project_points
+
 from .data import load_clip_frames, load_hmi_split
 
 __all__ = [
     "PATHWAYS",
     "clip_joints",
+    "image_normalization",
     "joint_patch_targets",
     "load_frames_and_joints",
     "patch_features",
@@ -35,7 +38,6 @@ __all__ = [
 ]
 
 PATHWAYS = ("visual", "motion")
-_HIPS = slice(11, 13)  # COCO-17 left and right hip
 
 
 def clip_joints(row: dict, root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -45,9 +47,7 @@ def clip_joints(row: dict, root: Path) -> tuple[np.ndarray, np.ndarray]:
             f"row {row.get('id')}: no `joints_file`/`intrinsics`; ground-truth joints need SynthMotion data"
         )
     joints = np.load(root / row["joints_file"])[row["keyframe_indices"]]
-    fx, fy, cx, cy = row["intrinsics"]
-    pixels = np.stack([fx * joints[..., 0] / joints[..., 2] + cx, fy * joints[..., 1] / joints[..., 2] + cy], -1)
-    return pixels.astype(np.float32), joints.astype(np.float32)
+    return project_points(joints, row["intrinsics"]).astype(np.float32), joints.astype(np.float32)
 
 
 def load_frames_and_joints(data: str, split: str) -> tuple[dict[str, torch.Tensor], list[dict]]:

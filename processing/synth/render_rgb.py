@@ -19,6 +19,7 @@ __all__ = [
     "VIEWS",
     "Appearance",
     "Camera",
+    "project_points",
     "Scene",
     "render_frame",
     "sample_appearance",
@@ -48,6 +49,14 @@ def _rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return rz @ rx @ ry
 
 
+def project_points(points: np.ndarray, intrinsics, scale: float = 1.0) -> np.ndarray:
+    """`(..., 3)` camera coordinates -> `(..., 2)` pixels of the pinhole `intrinsics` `(fx, fy, cx, cy)`, of an image
+    `scale` times the intrinsics' size."""
+    fx, fy, cx, cy = intrinsics
+    z = np.maximum(points[..., 2], 1e-6)
+    return np.stack([fx * points[..., 0] / z + cx, fy * points[..., 1] / z + cy], axis=-1) * scale
+
+
 @dataclass
 class Camera:
     """A pinhole camera per frame (its pose shakes a little; the intrinsics are fixed).
@@ -72,9 +81,7 @@ class Camera:
 
     def project(self, points: np.ndarray, scale: float = 1.0) -> np.ndarray:
         """`(..., 3)` camera coordinates -> `(..., 2)` pixels (of an image `scale` times `size`)."""
-        fx, fy, cx, cy = self.intrinsics
-        z = np.maximum(points[..., 2], 1e-6)
-        return np.stack([fx * points[..., 0] / z + cx, fy * points[..., 1] / z + cy], axis=-1) * scale
+        return project_points(points, self.intrinsics, scale)
 
 
 def sample_camera(
