@@ -64,7 +64,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     model.add_argument(
         "--pose-backend", default="blazepose", help="pose backend of the motion pathway (default blazepose)"
     )
-    model.add_argument("--num-keyframes", type=int, default=16, help="keyframes per clip (default 16)")
+    model.add_argument(
+        "--num-keyframes",
+        type=int,
+        default=None,
+        help="keyframes per clip (default: the checkpoint's num_keyframes; 16 without --model)",
+    )
     model.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
     model.add_argument("--max-new-tokens", type=int, default=256, help="caption length limit (default 256)")
     model.add_argument(
@@ -175,6 +180,18 @@ def _extra_metrics(args: argparse.Namespace) -> dict:
     return {"consistency": metric}
 
 
+def _checkpoint_keyframes(model: str | None) -> int:
+    """The keyframe count the checkpoint was trained with (its config only, no weights); 16 without one."""
+    if not model:
+        return 16
+    from transformers import AutoConfig
+
+    try:
+        return int(getattr(AutoConfig.from_pretrained(model, trust_remote_code=True), "num_keyframes", 16))
+    except (OSError, ValueError):  # reported, with the reason, when the model itself is loaded
+        return 16
+
+
 def run_eval(args: argparse.Namespace) -> int:
     """Runs ``macm eval``; returns the exit status."""
     from .bench import load_bench, load_predictions
@@ -183,6 +200,7 @@ def run_eval(args: argparse.Namespace) -> int:
     from .runner import evaluate_predictions
 
     try:
+        args.num_keyframes = args.num_keyframes or _checkpoint_keyframes(args.model)
         bench = load_bench(args.bench)
         judge = _build_judge(args)
         if args.predictions is not None:

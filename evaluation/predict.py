@@ -31,7 +31,7 @@ def generate_predictions(
     question: str | None = None,
     answer_questions: bool = True,
     pose_backend: str = "blazepose",
-    num_keyframes: int = 16,
+    num_keyframes: int | None = None,
     smpl_dir: str | Path | None = None,
     max_new_tokens: int = 256,
     motion_cache: bool = True,
@@ -46,7 +46,7 @@ def generate_predictions(
         question (`str`, *optional*): the captioning instruction; defaults to the captioner's.
         answer_questions (`bool`, *optional*, defaults to `True`): also answer the video's QA items.
         pose_backend (`str`, *optional*, defaults to `"blazepose"`): pose backend of the motion pathway.
-        num_keyframes (`int`, *optional*, defaults to 16): keyframes per clip.
+        num_keyframes (`int`, *optional*): keyframes per clip; defaults to the checkpoint's `num_keyframes`.
         smpl_dir (`str` or `Path`, *optional*): SMPL model folder (else limb capsules are drawn).
         max_new_tokens (`int`, *optional*, defaults to 256): caption length limit (answers get a quarter).
         motion_cache (`bool`, *optional*, defaults to `True`): read and write the motion pathway's per-clip cache.
@@ -55,11 +55,12 @@ def generate_predictions(
     Returns:
         `dict[str, Prediction]`: ``{video as written in the benchmark: Prediction}``.
     """
-    from macm.processing.caption import DEFAULT_QUESTION, caption_motion, load_captioner
+    from macm.processing.caption import DEFAULT_QUESTION, caption_motion, checkpoint_motion_settings, load_captioner
     from macm.processing.pipeline import BodyRecoveryError, extract_motion
     from macm.processing.video import VideoDecodeError
 
     model, processor = load_captioner(model_path)
+    num_keyframes, frame_settings = checkpoint_motion_settings(model.config, num_keyframes)
     instruction = question if question is not None else DEFAULT_QUESTION
     predictions: dict[str, Prediction] = {}
     for item in tqdm(bench.items, desc="Captioning HMI-Bench", disable=not progress):
@@ -72,6 +73,7 @@ def generate_predictions(
                 smpl_dir=smpl_dir,
                 cache=motion_cache,
                 progress=False,
+                motion_frame_settings=frame_settings,
             )
         except (VideoDecodeError, BodyRecoveryError, OSError) as error:
             logger.warning("skipping %s: %s", path, error)

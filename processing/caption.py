@@ -8,9 +8,17 @@ from pathlib import Path
 
 import torch
 
+from .motion_frames import MotionFrameSettings
 from .pipeline import MotionResult
 
-__all__ = ["CaptionResult", "DEFAULT_QUESTION", "caption_motion", "load_captioner"]
+__all__ = [
+    "CaptionResult",
+    "DEFAULT_QUESTION",
+    "caption_motion",
+    "checkpoint_motion_settings",
+    "load_captioner",
+    "motion_processor_inputs",
+]
 
 # the instruction `macm.trainer` pairs with every training caption (`trainer/data.py` CAPTION_QUESTION): a checkpoint
 # answers it best, and a word-level vocabulary (the SynthMotion checkpoints) knows all of its words
@@ -50,6 +58,23 @@ def load_captioner(model_path: str | Path, dtype: str = "float32"):
     return model, processor
 
 
+def checkpoint_motion_settings(
+    config, num_keyframes: int | None = None, motion_frame_style: str | None = None
+) -> tuple[int, MotionFrameSettings]:
+    """The keyframe count and motion-frame settings a checkpoint was trained with; arguments that are not `None`
+    override them (a CLI flag, a Space control)."""
+    keyframes = num_keyframes if num_keyframes is not None else getattr(config, "num_keyframes", 16)
+    return keyframes, MotionFrameSettings.from_config(config, style=motion_frame_style)
+
+
+def motion_processor_inputs(config, result: MotionResult) -> dict:
+    """The processor's motion arguments for one clip: its motion frames, or, for a model whose motion pathway reads
+    joints (`motion_encoder="joints"`), its keyframes' COCO-17 keypoints."""
+    if getattr(config, "motion_encoder", "vision_tower") == "joints":
+        return {"motion_joints": [result.keyframe_keypoints]}
+    return {"motion_frames": [result.motion_frames]}
+
+
 def _token_pieces(tokenizer, ids: list[int]) -> list[str]:
     """Each token's text as it appears in the decoded caption, so that `"".join(pieces)` is the caption.
 
@@ -74,7 +99,7 @@ def caption_motion(
     max_new_tokens: int = 128,
     **generate_kwargs,
 ) -> CaptionResult:
-    """Caption one clip from its keyframes and motion frames (see `extract_motion`).
+    """Caption one clip from its keyframes and motion frames or joints (see `extract_motion`).
 
     Args:
         model ([`MacmForConditionalGeneration`]): the captioner.
@@ -88,10 +113,11 @@ def caption_motion(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": question}]}],
         add_generation_prompt=True,
     )
-    inputs = processor(text=prompt, videos=[result.keyframes], motion_frames=[result.motion_frames])
+    inputs = processor(text=prompt, videos=[result.keyframes], **motion_processor_inputs(model.config, result))
     inputs = inputs.to(model.device)
-    for name in ("pixel_values_videos", "pixel_values_motion"):
-        inputs[name] = inputs[name].to(model.dtype)
+    for name in ("pixel_values_videos", "pixel_values_motion", "motion_joints"):
+        if name in inputs:
+            inputs[name] = inputs[name].to(model.dtype)
     start = time.perf_counter()
     output = model.generate(
         **inputs,

@@ -18,6 +18,7 @@ from pathlib import Path
 from .caption import DEFAULT_QUESTION
 from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
 from .cli_args import positive_int
+from .motion_frames import MOTION_FRAME_STYLES
 from .pose import POSE_BACKENDS
 
 __all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
@@ -45,7 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--msd", action=argparse.BooleanOptionalAction, default=True, help="Motion Synergetic Decoding"
     )
     parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    parser.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes (default 16)")
+    parser.add_argument(
+        "--num-keyframes", type=positive_int, default=None, help="keyframes (default: the checkpoint's num_keyframes)"
+    )
+    parser.add_argument(
+        "--motion-style",
+        choices=MOTION_FRAME_STYLES,
+        default=None,
+        help="motion-frame style (default: the checkpoint's motion_frame_style)",
+    )
     parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
     parser.add_argument("--max-new-tokens", type=positive_int, default=128)
     parser.add_argument("--json", action="store_true", help="print keyframes, MSD diagnostics and timings as JSON")
@@ -54,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from .caption import caption_motion, load_captioner
+    from .caption import caption_motion, checkpoint_motion_settings, load_captioner
     from .pipeline import BodyRecoveryError, extract_motion
     from .pose import PoseBackendUnavailableError
     from .video import VideoDecodeError
@@ -66,9 +75,15 @@ def run_caption(args: argparse.Namespace) -> int:
         model, processor = load_captioner(args.model)
     except (OSError, ValueError) as error:
         return _fail(Path(str(args.model)), f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE)
+    num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes, args.motion_style)
     try:
         motion = extract_motion(
-            args.video, backend=args.backend, num_keyframes=args.num_keyframes, smpl_dir=args.smpl_dir, progress=False
+            args.video,
+            backend=args.backend,
+            num_keyframes=num_keyframes,
+            smpl_dir=args.smpl_dir,
+            progress=False,
+            motion_frame_settings=frame_settings,
         )
     except VideoDecodeError as error:
         return _fail(args.video, str(error), EXIT_BAD_INPUT)
@@ -85,6 +100,9 @@ def run_caption(args: argparse.Namespace) -> int:
             "model": str(args.model),
             "question": args.question,
             **result.to_dict(),
+            "num_keyframes": len(motion.keyframe_indices),
+            "motion_frame_style": frame_settings.style,
+            "motion_encoder": getattr(model.config, "motion_encoder", "vision_tower"),
             "keyframes": {
                 "indices": [int(i) for i in motion.keyframe_indices],
                 "timestamps": [round(float(t), 4) for t in motion.keyframe_timestamps],

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli_args import positive_int
+from .motion_frames import MOTION_FRAME_STYLES, MotionFrameSettings
 from .pose import POSE_BACKENDS
 
 __all__ = ["register", "run_motion", "write_motion_result"]
@@ -50,7 +51,16 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-pickle", action="store_true", help="allow loading a pickled .pkl SMPL model (only files you trust)"
     )
-    parser.add_argument("--alpha", type=float, default=0.6, help="opacity of the drawn body (default 0.6)")
+    parser.add_argument(
+        "--alpha", type=float, default=0.6, help="opacity of the drawn body on overlays (default 0.6)"
+    )
+    parser.add_argument(
+        "--motion-style",
+        choices=MOTION_FRAME_STYLES,
+        default="mask",
+        help="motion frames: the body alone in a person-centred crop (mask, default) or over the keyframe (overlay)",
+    )
+    parser.add_argument("--motion-size", type=positive_int, default=None, help="side of the masks (default 256)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the motion cache")
     parser.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -74,6 +84,7 @@ def write_motion_result(result, out_dir: Path) -> None:
         "track_indices": [int(i) for i in result.keyframe_track_indices],
         "stride": result.stride,
         "render_style": result.render_style,
+        "motion_frames": result.motion_frame_settings.to_dict(),
     }
     (out_dir / "keyframes.json").write_text(json.dumps(keyframes, indent=2))
     result.track.save_npz(out_dir / "pose.npz")
@@ -119,6 +130,7 @@ def run_motion(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
             overlay_path=None if args.no_overlay else args.out / "overlay.mp4",
             alpha=args.alpha,
+            motion_frame_settings=MotionFrameSettings(args.motion_style, args.alpha, args.motion_size),
         )
     except VideoDecodeError as error:
         return _fail(args.video, str(error), EXIT_BAD_INPUT)

@@ -1,19 +1,21 @@
 """Pose-driven keyframe sampling (M-ACM, section 3).
 
-Uniform sampling wastes keyframes on still stretches and misses brief extreme poses. The paper picks
-keyframes by how different the body looks instead:
+Uniform sampling wastes keyframes on still stretches and misses brief extreme poses; picking the most different
+poses over the whole clip clusters keyframes where the body moves most and can skip a whole action. The paper
+does both jobs at once: "videos are divided into N segments, with frames selected based on maximum keypoint
+distance from previous keyframe".
 
 1. every frame's keypoints are normalised for translation and scale (hip centre and torso length, or
    the keypoints' bounding box when the torso is not visible), and joints scored below `min_score`
    are masked out;
 2. the distance between two frames is the mean Euclidean distance over the joints visible in both;
-3. the first keyframe is the frame with the largest mean distance to all frames; each next one is the
-   not-yet-chosen frame farthest from the previous keyframe (ties, e.g. a person standing still, go
-   to the frame farthest in time from the keyframes already chosen);
-4. frames without a person cannot be compared: if too few frames have one, the remaining slots are
-   filled uniformly among the frames without a person, and a clip with nobody in it is sampled uniformly.
+3. the clip is cut into N equal segments and each gives one keyframe: in the first segment the frame with
+   the largest mean distance to the other frames of that segment, in each next one the frame farthest from
+   the previous keyframe (ties, e.g. a person standing still, go to the frame nearest the segment's middle);
+4. frames without a person cannot be compared: a segment where nobody is found gives its middle frame, and
+   the comparison goes on from the last keyframe that had a person.
 
-The result is distinct indices into the track, in temporal order.
+The result is one index per segment, so strictly increasing, and a still half of a clip keeps its share.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
     "normalize_keypoints",
     "pairwise_pose_distances",
     "sample_keyframes",
+    "segment_bounds",
     "select_keyframes",
     "uniform_indices",
 ]
@@ -37,7 +40,7 @@ __all__ = [
 DEFAULT_MIN_SCORE = 0.3
 # A frame needs this many confident joints for its pose to be compared with other frames.
 MIN_VISIBLE_JOINTS = 3
-# Upper bound on the number of float64 values in one block of the (F, F, K) distance computation.
+# Upper bound on the number of float64 values in one block of the (R, F, K) distance computation.
 _BLOCK_VALUES = 4_000_000
 
 
@@ -131,44 +134,31 @@ def pairwise_pose_distances(
     return out
 
 
-def _farthest_first(coords: np.ndarray, visible: np.ndarray, num_keyframes: int) -> np.ndarray:
-    """The paper's greedy selection over frames that all have a person; indices into those frames."""
-    num_frames = len(coords)
-    # First keyframe: largest mean distance to all frames (pairs without shared joints are skipped).
-    mean_distance = np.zeros(num_frames)
-    block = max(1, _BLOCK_VALUES // max(1, num_frames * coords.shape[1]))
-    for start in range(0, num_frames, block):
-        rows = np.arange(start, min(num_frames, start + block))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean_distance[rows] = np.nanmean(pairwise_pose_distances(coords, visible, rows), axis=1)
-    mean_distance = np.nan_to_num(mean_distance, nan=-1.0)
-
-    chosen = np.zeros(num_frames, dtype=bool)
-    order = np.arange(num_frames)
-    current = _pick(mean_distance, chosen, order)
-    selected = [current]
-    chosen[current] = True
-    while len(selected) < num_keyframes:
-        distance = np.nan_to_num(pairwise_pose_distances(coords, visible, np.array([current]))[0], nan=-1.0)
-        current = _pick(distance, chosen, order, selected)
-        selected.append(current)
-        chosen[current] = True
-    return np.asarray(selected, dtype=np.int64)
+def segment_bounds(num_frames: int, num_segments: int) -> np.ndarray:
+    """`num_segments + 1` boundaries cutting `range(num_frames)` into equal, non-empty segments (needs
+    `num_segments <= num_frames`)."""
+    return np.round(np.linspace(0, num_frames, num_segments + 1)).astype(np.int64)
 
 
-def _pick(score: np.ndarray, chosen: np.ndarray, order: np.ndarray, selected: list[int] | None = None) -> int:
-    """Highest-scoring unchosen frame; near-ties go to the frame farthest in time from `selected` (or the middle)."""
-    score = np.where(chosen, -np.inf, score)
+def _nearest_middle(score: np.ndarray, frames: np.ndarray) -> int:
+    """The highest-scoring frame of a segment; near-ties go to the frame nearest the segment's middle."""
     best = score.max()
-    tied = order[score >= best - 1e-9 * max(1.0, abs(best))]
-    if len(tied) == 1:
-        return int(tied[0])
-    if selected:
-        gap = np.abs(tied[:, None] - np.asarray(selected)[None, :]).min(axis=1)
+    tied = frames[score >= best - 1e-9 * max(1.0, abs(best))]
+    middle = (frames[0] + frames[-1]) / 2
+    return int(tied[np.argmin(np.abs(tied - middle))])
+
+
+def _segment_keyframe(coords: np.ndarray, visible: np.ndarray, frames: np.ndarray, previous: int | None) -> int:
+    """One segment's keyframe among `frames` (all with a person): farthest from `previous`, or, for the first
+    keyframe, farthest on average from the segment's other frames."""
+    if previous is None:
+        distances = pairwise_pose_distances(coords, visible, frames)[:, frames]  # (S, S)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # rows without a shared joint
+            score = np.nanmean(distances, axis=1) if len(frames) > 1 else np.zeros(1)
     else:
-        gap = -np.abs(tied - (len(order) - 1) / 2)
-    return int(tied[np.argmax(gap)])
+        score = pairwise_pose_distances(coords, visible, np.array([previous]))[0, frames]
+    return _nearest_middle(np.nan_to_num(score, nan=-1.0), frames)
 
 
 def select_keyframes(
@@ -187,7 +177,8 @@ def select_keyframes(
         min_score (`float`, *optional*, defaults to 0.3): joints scored below this are ignored.
 
     Returns:
-        `np.ndarray` of shape `(min(num_keyframes, F),)`, `int64`: distinct frame indices in temporal order.
+        `np.ndarray` of shape `(min(num_keyframes, F),)`, `int64`: one frame index per segment, strictly
+        increasing.
     """
     if isinstance(num_keyframes, bool) or not isinstance(num_keyframes, (int, np.integer)) or num_keyframes < 1:
         raise ValueError(f"`num_keyframes` must be a positive integer, got {num_keyframes!r}")
@@ -197,15 +188,18 @@ def select_keyframes(
         return np.arange(num_frames, dtype=np.int64)
 
     coords, visible = normalize_keypoints(keypoints, keypoint_names, min_score)
-    with_person = np.flatnonzero(visible.sum(axis=1) >= MIN_VISIBLE_JOINTS)
-    if len(with_person) == 0:
-        return uniform_indices(num_frames, num_keyframes)
-    if len(with_person) <= num_keyframes:
-        without = np.setdiff1d(np.arange(num_frames), with_person)
-        fill = without[uniform_indices(len(without), num_keyframes - len(with_person))]
-        return np.sort(np.concatenate([with_person, fill]))
-    picked = _farthest_first(coords[with_person], visible[with_person], num_keyframes)
-    return np.sort(with_person[picked])
+    has_person = visible.sum(axis=1) >= MIN_VISIBLE_JOINTS
+    bounds = segment_bounds(num_frames, num_keyframes)
+    selected, previous = [], None
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        frames = np.arange(begin, end)
+        candidates = frames[has_person[frames]]
+        if len(candidates) == 0:
+            selected.append(int(frames[(len(frames) - 1) // 2]))
+            continue
+        previous = _segment_keyframe(coords, visible, candidates, previous)
+        selected.append(previous)
+    return np.asarray(selected, dtype=np.int64)
 
 
 def sample_keyframes(

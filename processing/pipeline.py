@@ -27,8 +27,9 @@ from tqdm.auto import tqdm
 
 from .cache import MotionCache, cache_key, file_sha256
 from .keyframes import DEFAULT_MIN_SCORE, sample_keyframes
+from .motion_frames import MotionFrameSettings, render_motion_frames
 from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
-from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules, render_motion_frame
+from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules
 from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
 
 __all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "motion_cache_key", "summarize_track"]
@@ -55,9 +56,11 @@ class MotionResult:
         keyframe_indices (`np.ndarray` of shape `(N,)`): keyframes as decoded-frame indices of the video.
         keyframe_timestamps (`np.ndarray` of shape `(N,)`): their presentation times in seconds.
         keyframes (`list[np.ndarray]`): `N` RGB keyframes, `(H, W, 3)` uint8.
-        motion_frames (`list[np.ndarray]`): `N` RGB motion frames (body drawn over the keyframe), `(H, W, 3)` uint8.
+        motion_frames (`list[np.ndarray]`): `N` RGB motion frames in the `motion_frame_settings` style (masks or
+            overlays, see `macm.processing.motion_frames`), uint8.
         summary (`dict`): per-clip statistics, see `summarize_track`.
-        render_style (`str`): `"capsules"` or `"mesh"`.
+        render_style (`str`): how the body was drawn, `"capsules"` or `"mesh"`.
+        motion_frame_settings (`MotionFrameSettings`): the motion frames' style, opacity and size.
         body (`Any`, *optional*): the SMPL fit of the keyframes when an SMPL model was given.
         from_cache (`bool`): the pose track came from the cache.
         timings (`dict[str, float]`): seconds spent per stage.
@@ -73,6 +76,7 @@ class MotionResult:
     motion_frames: list[np.ndarray]
     summary: dict
     render_style: str = "capsules"
+    motion_frame_settings: MotionFrameSettings = field(default_factory=MotionFrameSettings)
     body: Any = None
     from_cache: bool = False
     timings: dict[str, float] = field(default_factory=dict)
@@ -81,12 +85,27 @@ class MotionResult:
     def has_person(self) -> bool:
         return not self.summary.get("no_person", False)
 
+    @property
+    def keyframe_keypoints(self) -> np.ndarray:
+        """`(N, 17, 3)` COCO-17 keypoints of the keyframes in pixels (score 0 where nobody was found): the
+        `motion_joints` of a model whose motion pathway reads joints."""
+        return _keyframe_keypoints(self.track, self.keyframe_track_indices)
+
 
 def _coco_view(track: PoseTrack) -> PoseTrack | None:
     try:
         return track.to_coco17()
     except ValueError:
         return None
+
+
+def _keyframe_keypoints(track: PoseTrack, rows: np.ndarray) -> np.ndarray:
+    coco = _coco_view(track)
+    if coco is None:
+        raise ValueError(f"the {track.backend!r} pose track has no COCO-17 view: no joints for the motion encoder")
+    keypoints = coco.keypoints[rows].astype(np.float64)
+    keypoints[~track.has_person[rows]] = 0.0
+    return keypoints
 
 
 def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
@@ -209,15 +228,11 @@ class BodyRecoveryError(ValueError):
 def _recover_bodies(
     track: PoseTrack,
     keyframe_rows: np.ndarray,
-    keyframes: list[np.ndarray],
     smpl_dir: str | os.PathLike,
     allow_pickle: bool,
-    alpha: float,
-) -> tuple[list[np.ndarray], Any]:
-    """Fit SMPL to the keyframes that have a person (`macm.processing.body`) and draw the mesh over them.
-
-    Keyframes without a person (uniformly sampled fill) are returned as they are.
-    """
+) -> tuple[list[dict | None], Any]:
+    """Fit SMPL to the keyframes that have a person (`macm.processing.body`): one mesh per keyframe (`None` for
+    keyframes without a person, e.g. uniformly sampled fill) and the fit."""
     try:
         from .body import fit_smpl_to_track, load_smpl_model
 
@@ -225,15 +240,14 @@ def _recover_bodies(
     except (ImportError, OSError, ValueError) as error:
         raise BodyRecoveryError(f"cannot load the SMPL model from {smpl_dir}: {error}") from error
     with_person = [i for i, row in enumerate(keyframe_rows) if track.has_person[row]]
-    frames = [image.copy() for image in keyframes]
+    meshes: list[dict | None] = [None] * len(keyframe_rows)
     if not with_person:
-        return frames, None
+        return meshes, None
     fit = fit_smpl_to_track(model, track, keyframe_rows[with_person])
     for position, i in enumerate(with_person):
-        mesh = {**fit.mesh(position), "focal_length": fit.focal_length}
-        frames[i] = render_motion_frame(keyframes[i], style="mesh", mesh=mesh, alpha=alpha)
+        meshes[i] = {**fit.mesh(position), "focal_length": fit.focal_length}
     fit.extras["keyframe_positions"] = with_person
-    return frames, fit
+    return meshes, fit
 
 
 def motion_cache_key(
@@ -269,6 +283,7 @@ def extract_motion(
     alpha: float = DEFAULT_ALPHA,
     min_score: float = DEFAULT_MIN_SCORE,
     backend_kwargs: dict | None = None,
+    motion_frame_settings: MotionFrameSettings | None = None,
 ) -> MotionResult:
     """Run the motion pathway on one clip: pose, pose-driven keyframes, body recovery, motion frames.
 
@@ -288,9 +303,12 @@ def extract_motion(
         progress (`bool`, *optional*, defaults to `True`): show progress bars.
         overlay_path (`str` or `os.PathLike`, *optional*): also write the skeleton drawn on every candidate
             frame to this video file.
-        alpha (`float`, *optional*, defaults to 0.6): opacity of the drawn body.
+        alpha (`float`, *optional*, defaults to 0.6): opacity of the skeleton in the overlay video.
         min_score (`float`, *optional*, defaults to 0.3): keypoint score below which joints are ignored.
         backend_kwargs (`dict`, *optional*): passed to the backend constructor when `backend` is a name.
+        motion_frame_settings (`MotionFrameSettings`, *optional*): the motion frames' style; pass
+            `MotionFrameSettings.from_config(model.config)` to draw them as a checkpoint was trained. Defaults to
+            masks.
 
     Returns:
         `MotionResult`. A clip where nobody is found is not an error: its summary has `no_person=True`,
@@ -355,15 +373,18 @@ def extract_motion(
         logger.warning("%s: no person found in any of %d candidate frames", video_path, track.num_frames)
 
     start = time.perf_counter()
-    body = None
+    body = meshes = None
     style = "capsules"
     if smpl_dir is not None and not summary["no_person"]:
-        motion_frames, body = _recover_bodies(track, keyframe_rows, keyframes, smpl_dir, allow_pickle, alpha)
+        meshes, body = _recover_bodies(track, keyframe_rows, smpl_dir, allow_pickle)
         style = "mesh"
-    else:
-        motion_frames = [
-            _draw_row(image, track, int(row), alpha) for image, row in zip(keyframes, keyframe_rows, strict=True)
-        ]
+    settings = motion_frame_settings or MotionFrameSettings()
+    present = track.has_person[keyframe_rows]
+    keypoints = np.where(present[:, None, None], track.keypoints[keyframe_rows], 0.0)
+    world = None if track.world_keypoints is None else track.world_keypoints[keyframe_rows]
+    motion_frames = render_motion_frames(
+        keyframes, keypoints, track.keypoint_names, settings, world, meshes, min_score=min_score
+    )
     timings["body_and_render"] = time.perf_counter() - start
 
     return MotionResult(
@@ -377,6 +398,7 @@ def extract_motion(
         motion_frames=motion_frames,
         summary=summary,
         render_style=style,
+        motion_frame_settings=settings,
         body=body,
         from_cache=cached is not None,
         timings=timings,

@@ -306,6 +306,7 @@ def analyze(
     warnings travel in `Update.issues` and the status line.
     """
     from macm.processing.caption import DEFAULT_QUESTION
+    from macm.processing.motion_frames import MotionFrameSettings
     from macm.processing.pipeline import extract_motion
     from macm.processing.pose import PoseBackendUnavailableError
     from macm.processing.video import VideoDecodeError
@@ -334,6 +335,8 @@ def analyze(
             overlay_path=overlay,
             cache=False,
             progress=False,
+            # drawn as the checkpoint was trained (masks or overlays); masks when no model is loaded
+            motion_frame_settings=MotionFrameSettings.from_config(loaded.model.config) if loaded.ready else None,
         )
     except VideoDecodeError as exc:
         raise RequestError(f"This file could not be read as a video: {exc}") from None

@@ -30,6 +30,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..cache import MotionCache
+from ..motion_frames import MotionFrameSettings
 from ..pose import PoseBackend, get_pose_backend
 from .annotate import Annotator, AnnotatorConfig
 from .filters import FilterConfig, apply_filters
@@ -77,6 +78,8 @@ class BuildConfig:
         filters (`FilterConfig`): the motion-quality thresholds.
         pose_backend (`str`, *optional*, defaults to `"blazepose"`): a registered pose backend name.
         num_keyframes (`int`, *optional*, defaults to 16): pose-driven keyframes per clip.
+        motion_frames (`MotionFrameSettings`, *optional*): how the written motion frames draw the body (masks by
+            default; match the model the data will train).
         annotator (`AnnotatorConfig`, *optional*): the annotation endpoint; `None` curates without annotating.
         max_consecutive_annotator_failures (`int`, *optional*, defaults to 10): stop the run when this many clips in
             a row could not be annotated because the server did not answer (connection errors, timeouts).
@@ -86,6 +89,7 @@ class BuildConfig:
     filters: FilterConfig = field(default_factory=FilterConfig)
     pose_backend: str = "blazepose"
     num_keyframes: int = 16
+    motion_frames: MotionFrameSettings = field(default_factory=MotionFrameSettings)
     annotator: AnnotatorConfig | None = None
     max_consecutive_annotator_failures: int = 10
 
@@ -108,6 +112,7 @@ def run_settings(config: BuildConfig, shard: Shard | None, backend_name: str) ->
         "filters": config.filters.to_dict(),
         "pose_backend": backend_name,
         "num_keyframes": config.num_keyframes,
+        "motion_frames": config.motion_frames.to_dict(),
         "annotate": annotator is not None,
         "annotator_model": annotator.model if annotator else None,
         "prompt_version": prompt.version if prompt else None,
@@ -232,6 +237,7 @@ def _process_clip(job: tuple[Source, dict]) -> dict:
             num_keyframes=config.num_keyframes,
             cache=_WORKER["cache"],
             progress=False,
+            motion_frame_settings=config.motion_frames,
         )
         verdict = apply_filters(result.track, config.filters)
         if not verdict.passed:

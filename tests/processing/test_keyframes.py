@@ -83,7 +83,12 @@ def test_picks_the_frames_of_extreme_pose():
     # the figure drifts across the frame and grows: translation and scale must not matter
     keypoints[..., 0] += np.linspace(0, 400, 60)[:, None]
     keypoints[..., :2] *= np.linspace(1.0, 1.5, 60)[:, None, None]
-    np.testing.assert_array_equal(select_keyframes(keypoints, 3, COCO17_NAMES), [10, 30, 50])
+    picked = select_keyframes(keypoints, 3, COCO17_NAMES)
+    assert picked[0] == 10  # the pose most unlike the rest of its segment
+    # then, per segment, the pose farthest from the previous keyframe: standing is farther from arms-up than
+    # arms-out is; the kick is the farthest from standing
+    np.testing.assert_array_equal(picked, [10, picked[1], 50])
+    assert 20 <= picked[1] < 40 and picked[1] != 30
     first = select_keyframes(keypoints, 1, COCO17_NAMES)
     assert first[0] in (10, 30, 50)
 
@@ -125,26 +130,51 @@ def test_no_person_anywhere_is_uniform():
     np.testing.assert_array_equal(select_keyframes(keypoints, 8), uniform_indices(40, 8))
 
 
-def test_few_person_frames_are_kept_and_the_rest_is_filled_uniformly():
+def test_person_frames_are_preferred_within_their_segment():
     rng = np.random.default_rng(4)
     keypoints = np.zeros((40, 17, 3))
     keypoints[..., :2] = np.nan
-    person_frames = [3, 4, 30]
-    keypoints[person_frames] = _sequence([_pose()] * 3, rng)
+    keypoints[[3, 4, 30]] = _sequence([_pose(), _pose(arms_up=True), _pose()], rng)
     picked = select_keyframes(keypoints, 8, COCO17_NAMES)
-    assert set(person_frames) <= set(picked.tolist())
-    assert len(np.unique(picked)) == 8 and np.all(np.diff(picked) > 0)
-    fill = sorted(set(picked.tolist()) - set(person_frames))
-    assert np.diff(fill).min() >= 4  # spread among the frames without a person
+    # segments of 5 frames: the first holds frames 3 and 4 and gives one of them, the seventh gives 30; the
+    # segments where nobody is found give their middle frame
+    np.testing.assert_array_equal(picked, [picked[0], 7, 12, 17, 22, 27, 30, 37])
+    assert picked[0] in (3, 4)
 
 
-def test_frames_without_person_are_not_chosen_when_enough_have_one():
+def test_segments_without_a_person_give_their_middle_and_the_rest_have_one():
     rng = np.random.default_rng(5)
     poses = [_pose(arms_up=i % 7 == 0) for i in range(30)]
     keypoints = _sequence(poses, rng)
     keypoints[10:20, :, 2] = 0  # person lost
     picked = select_keyframes(keypoints, 6, COCO17_NAMES)
-    assert not set(picked.tolist()) & set(range(10, 20))
+    assert picked[2] == 12 and picked[3] == 17
+    assert not set(picked[[0, 1, 4, 5]].tolist()) & set(range(10, 20))
+
+
+def test_one_keyframe_per_segment_still_half_and_moving_half():
+    """Farthest-pose sampling over the whole clip would put every keyframe in the moving half."""
+    rng = np.random.default_rng(7)
+    still = [_pose()] * 40
+    moving = [_pose(arms_up=i % 2 == 0, kick=i % 3 == 0) for i in range(40)]
+    picked = select_keyframes(_sequence(still + moving, rng), 8, COCO17_NAMES)
+    assert len(picked) == 8 and np.all(np.diff(picked) > 0)
+    assert (picked < 40).sum() == 4 and (picked >= 40).sum() == 4
+    for k, index in enumerate(picked):  # each keyframe inside its own segment
+        assert 10 * k <= index < 10 * (k + 1)
+
+
+def test_later_keyframes_are_the_farthest_from_the_previous_one():
+    rng = np.random.default_rng(8)
+    poses = [_pose(arms_out=i % 4 == 0, kick=i % 3 == 0, arms_up=i % 5 == 0) for i in range(30)]
+    keypoints = _sequence(poses, rng, noise=0.002)
+    picked = select_keyframes(keypoints, 3, COCO17_NAMES)
+    coords, visible = normalize_keypoints(keypoints, COCO17_NAMES)
+    distances = pairwise_pose_distances(coords, visible)
+    assert picked[0] == np.argmax(distances[:10, :10].mean(axis=1))
+    for k in (1, 2):
+        segment = np.arange(10 * k, 10 * (k + 1))
+        assert picked[k] == segment[np.argmax(distances[picked[k - 1], segment])]
 
 
 def test_sample_keyframes_on_a_pose_track():
