@@ -16,6 +16,7 @@ from transformers import AutoModel, GenerationMixin, LogitsProcessorList, PreTra
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
 from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_macm import LOSS_PATHWAYS, MacmConfig
 from .msd import MotionSynergeticLogitsProcessor, MsdStep, UnbatchedMotionSynergeticLogitsProcessor
@@ -278,6 +279,7 @@ class MacmModel(MacmPreTrainedModel):
             position_ids = torch.cat([position_ids, position_ids])
         return input_ids, attention_mask, position_ids
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -292,7 +294,7 @@ class MacmModel(MacmPreTrainedModel):
         use_cache: bool | None = None,
         pathways: str | None = None,
         **kwargs,
-    ) -> MacmModelOutputWithPast:
+    ) -> MacmModelOutputWithPast | tuple:
         r"""
         pathways (`str`, *optional*):
             `None`: rows as given; `<video>` positions get keyframe features, `<motion>` positions motion-frame
@@ -353,6 +355,7 @@ class MacmModel(MacmPreTrainedModel):
             past_key_values=past_key_values,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
+            return_dict=True,
             **kwargs,
         )
         return MacmModelOutputWithPast(
@@ -397,6 +400,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     """
 
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tp_plan = {"lm_head": "colwise_gather_output"}
 
     def __init__(self, config: MacmConfig):
         super().__init__(config)
@@ -413,6 +417,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -429,7 +434,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         logits_to_keep: int | torch.Tensor = 0,
         pathways: str | None = None,
         **kwargs,
-    ) -> MacmCausalLMOutputWithPast:
+    ) -> MacmCausalLMOutputWithPast | tuple:
         r"""
         input_ids (`torch.LongTensor` of shape `(B, T)`): prompt with `<video>` (and/or `<motion>`) placeholders.
         pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
@@ -453,6 +458,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             vision_feature_select_strategy=vision_feature_select_strategy,
             use_cache=use_cache,
             pathways=pathways,
+            return_dict=True,
             **kwargs,
         )
         hidden_states = outputs.last_hidden_state

@@ -1,0 +1,54 @@
+"""Calls transformers users and libraries make on LLaVA-OneVision, made on M-ACM: a prompt with both placeholder
+kinds (each sample a `<video>` clip and a `<motion>` clip) and the paired `<video>`-only prompt."""
+
+import pytest
+import torch
+from tiny_models import caption_prompt, paired_inputs, random_clip, tiny_macm
+from transformers import Qwen2ForCausalLM
+
+from macm.modeling_macm import MacmForConditionalGeneration
+
+TEXTS = ["Describe.", "Which arm moves?", "Describe the legs."]
+
+
+@pytest.fixture(scope="module")
+def mixed_inputs(tiny_processor):
+    """3 clips x 2 frames, each prompt holding one `<video>` and one `<motion>` placeholder."""
+    prompts = [caption_prompt(tiny_processor, text).replace("<video>", "<video><motion>") for text in TEXTS]
+    videos = [random_clip(i, num_frames=2) for i in range(3)]
+    motion = [random_clip(10 + i, num_frames=2) for i in range(3)]
+    return tiny_processor(text=prompts, videos=videos, motion_frames=motion)
+
+
+@pytest.mark.parametrize("pathways", [None, "both"])
+def test_return_dict_false_returns_the_same_values_as_a_tuple(tiny_model, tiny_processor, mixed_inputs, pathways):
+    inputs = mixed_inputs if pathways is None else paired_inputs(tiny_processor, TEXTS)
+    with torch.no_grad():
+        as_dict = tiny_model(**inputs, pathways=pathways)
+        as_tuple = tiny_model(**inputs, pathways=pathways, return_dict=False)
+        base_tuple = tiny_model.model(**inputs, pathways=pathways, return_dict=False)
+    assert isinstance(as_tuple, tuple) and isinstance(base_tuple, tuple)
+    expected = as_dict.to_tuple()
+    assert len(as_tuple) == len(expected)
+    for got, want in zip(as_tuple, expected, strict=True):
+        if isinstance(want, torch.Tensor):
+            torch.testing.assert_close(got, want, rtol=0, atol=0)
+        else:  # the KV cache
+            assert type(got) is type(want)
+    torch.testing.assert_close(tiny_model.lm_head(base_tuple[0]), as_dict.logits, rtol=0, atol=0)
+
+
+def test_config_return_dict_false_is_honoured(tiny_processor):
+    model = tiny_macm(return_dict=False)
+    inputs = paired_inputs(tiny_processor, TEXTS[:1])
+    with torch.no_grad():
+        out = model(**inputs, pathways="both", use_cache=False)
+    assert isinstance(out, tuple) and out[0].shape[0] == 2
+
+
+def test_tied_lm_head_is_in_the_tensor_parallel_plan(tiny_model):
+    plan = tiny_model.tp_plan
+    assert plan["lm_head"] == Qwen2ForCausalLM._tp_plan["lm_head"] == "colwise_gather_output"
+    for target, source in MacmForConditionalGeneration._tied_weights_keys.items():
+        for name in (target, source):
+            assert name.rsplit(".", 1)[0] in plan, f"{name} is tied but has no tensor-parallel rule"
