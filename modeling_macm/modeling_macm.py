@@ -245,8 +245,15 @@ class MacmModel(MacmPreTrainedModel):
             )
         return video_features, motion_features
 
+    def _placeholder_mask(self, input_ids, inputs_embeds, token_id: int) -> torch.Tensor:
+        """`(rows, T)` positions of `token_id`: read from `input_ids`, or found by its embedding without them."""
+        if input_ids is not None:
+            return input_ids == token_id
+        embedding = self.get_input_embeddings()(torch.tensor(token_id, device=inputs_embeds.device))
+        return (inputs_embeds == embedding.to(inputs_embeds.dtype)).all(-1)
+
     def _scatter(self, inputs_embeds, input_ids, token_id: int, features: torch.Tensor, kind: str):
-        mask = input_ids == token_id  # (rows, T)
+        mask = self._placeholder_mask(input_ids, inputs_embeds, token_id)
         n_tokens, n_features = int(mask.sum()), features.shape[0] * features.shape[1]
         if n_tokens != n_features:
             raise ValueError(
@@ -323,8 +330,7 @@ class MacmModel(MacmPreTrainedModel):
         if (
             pathways is None
             and pixel_values_motion is not None
-            and input_ids is not None
-            and not (input_ids == self.config.motion_token_id).any()
+            and not self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).any()
         ):
             raise ValueError(
                 f"{pixel_values_motion.shape[0]} motion clips were given but the prompt has no <motion> tokens: "
@@ -338,16 +344,15 @@ class MacmModel(MacmPreTrainedModel):
         video_features, motion_features = self.get_pathway_features(
             pixel_values_videos, pixel_values_motion, vision_feature_layer, vision_feature_select_strategy
         )
-        if input_ids is not None:
-            for features, token_id, kind in (
-                (video_features, self.config.video_token_id, "video"),
-                (motion_features, self.config.motion_token_id, "motion"),
-            ):
-                if features is not None:
-                    inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
-                elif is_prefill and (input_ids == token_id).any():
-                    pixel_name = "pixel_values_videos" if kind == "video" else "pixel_values_motion"
-                    raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
+        for features, token_id, kind in (
+            (video_features, self.config.video_token_id, "video"),
+            (motion_features, self.config.motion_token_id, "motion"),
+        ):
+            if features is not None:
+                inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
+            elif is_prefill and self._placeholder_mask(input_ids, inputs_embeds, token_id).any():
+                pixel_name = "pixel_values_videos" if kind == "video" else "pixel_values_motion"
+                raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
 
         outputs = self.language_model(
             attention_mask=attention_mask,
@@ -497,9 +502,13 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             motion_loss=motion_loss,
         )
 
-    def prepare_inputs_for_generation(self, input_ids, pixel_values_motion=None, is_first_iteration=False, **kwargs):
+    def prepare_inputs_for_generation(
+        self, input_ids, inputs_embeds=None, pixel_values_motion=None, is_first_iteration=False, **kwargs
+    ):
+        # `inputs_embeds` replace `input_ids` at prefill only, as in LLaVA-OneVision; the placeholders are then found
+        # by their embeddings.
         model_inputs = super().prepare_inputs_for_generation(
-            input_ids, is_first_iteration=is_first_iteration, **kwargs
+            input_ids, inputs_embeds=inputs_embeds, is_first_iteration=is_first_iteration, **kwargs
         )
         # Motion frames, like keyframes, are only read at prefill; after it their features live in the KV cache.
         if is_first_iteration or not kwargs.get("use_cache", True):
@@ -562,7 +571,8 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
                 Decode both pathways together and combine them with [`MotionSynergeticLogitsProcessor`]. Needs
                 `pixel_values_motion`. Defaults to the generation config's `msd` (`False` when unset); with
                 `msd=False` this is exactly plain decoding of the prompt as given. Either way the `<video>` and
-                `<motion>` placeholder tokens are never generated (added to `suppress_tokens`).
+                `<motion>` placeholder tokens are never generated (added to `suppress_tokens`). MSD needs
+                `input_ids` (the motion rows are derived from them); `inputs_embeds` are plain decoding only.
             msd_alpha, msd_beta, msd_theta, msd_synergy, msd_terms (*optional*):
                 Per-call overrides of the MSD parameters; unset ones come from the generation config, then the
                 model config.
@@ -595,7 +605,10 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         ):
             raise ValueError("`output_msd=True` needs `return_dict_in_generate=True`")
         if kwargs.get("inputs_embeds") is not None:
-            raise ValueError("`msd=True` needs `input_ids`: the motion prompt is derived from them")
+            raise ValueError(
+                "`msd=True` does not take `inputs_embeds`: the motion rows are built from `input_ids` (each <video> "
+                "becomes <motion>). Pass `input_ids` only, or decode the embeddings with `msd=False`"
+            )
         msd_processor = MotionSynergeticLogitsProcessor(
             alpha=self._resolve_msd_setting("msd_alpha", msd_alpha, generation_config),
             beta=self._resolve_msd_setting("msd_beta", msd_beta, generation_config),

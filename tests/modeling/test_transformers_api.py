@@ -46,6 +46,33 @@ def test_config_return_dict_false_is_honoured(tiny_processor):
     assert isinstance(out, tuple) and out[0].shape[0] == 2
 
 
+@pytest.mark.parametrize("prompt", ["mixed", "paired"])
+def test_generate_from_inputs_embeds_equals_generate_from_input_ids(tiny_model, tiny_processor, mixed_inputs, prompt):
+    inputs = mixed_inputs if prompt == "mixed" else paired_inputs(tiny_processor, TEXTS)
+    ids = inputs["input_ids"]
+    from_ids = tiny_model.generate(**inputs, max_new_tokens=4, do_sample=False)
+    from_embeds = tiny_model.generate(
+        **inputs, inputs_embeds=tiny_model.get_input_embeddings()(ids), max_new_tokens=4, do_sample=False
+    )
+    torch.testing.assert_close(from_embeds, from_ids, rtol=0, atol=0)
+
+
+def test_forward_finds_placeholders_in_inputs_embeds(tiny_model, mixed_inputs):
+    inputs = dict(mixed_inputs)
+    embeds = tiny_model.get_input_embeddings()(inputs.pop("input_ids"))
+    with torch.no_grad():
+        from_ids = tiny_model(**mixed_inputs).logits
+        from_embeds = tiny_model(**inputs, inputs_embeds=embeds).logits
+    torch.testing.assert_close(from_embeds, from_ids, rtol=0, atol=0)
+
+
+def test_msd_refuses_inputs_embeds_with_the_reason(tiny_model, tiny_processor):
+    inputs = paired_inputs(tiny_processor, TEXTS[:1])
+    embeds = tiny_model.get_input_embeddings()(inputs["input_ids"])
+    with pytest.raises(ValueError, match=r"`msd=True` does not take `inputs_embeds`.*built from `input_ids`"):
+        tiny_model.generate(**inputs, inputs_embeds=embeds, msd=True, max_new_tokens=2)
+
+
 def test_tied_lm_head_is_in_the_tensor_parallel_plan(tiny_model):
     plan = tiny_model.tp_plan
     assert plan["lm_head"] == Qwen2ForCausalLM._tp_plan["lm_head"] == "colwise_gather_output"
