@@ -307,12 +307,26 @@ class MacmModel(MacmPreTrainedModel):
             `None`: rows as given; `<video>` positions get keyframe features, `<motion>` positions motion-frame
             features. `"visual"`: the visual pathway only (motion frames ignored). `"motion"`: the prompt's `<video>`
             placeholders become `<motion>` and get motion-frame features. `"both"`: visual rows and motion twins
-            stacked (`2B` rows, visual first).
+            stacked (`2B` rows, visual first). The three pathway settings build their rows from a `<video>`-only
+            prompt; a prompt that places its own `<motion>` placeholders is read as written (`None`).
         """
         if pathways not in PATHWAYS:
             raise ValueError(f"`pathways` must be one of {PATHWAYS}, got {pathways!r}")
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
+        if pathways is not None and is_prefill:
+            num_motion_tokens = int(
+                self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).sum()
+            )
+            if num_motion_tokens:
+                raise ValueError(
+                    f"pathways={pathways!r} builds its rows from a <video>-only prompt (the motion rows swap each "
+                    f"<video> for <motion>), but the prompt already holds {num_motion_tokens} <motion> tokens. Write "
+                    "the prompt with <video> only and pass the motion frames as `pixel_values_motion`, or read it as "
+                    "written with pathways=None (with `labels`, pathways=None means `config.loss_pathways`: compute "
+                    "the loss from the logits yourself)"
+                )
         if pathways in ("both", "motion"):
             if input_ids is None:
                 raise ValueError(f"pathways={pathways!r} needs `input_ids` (it derives the motion prompt from them)")
@@ -323,7 +337,6 @@ class MacmModel(MacmPreTrainedModel):
             pixel_values_motion = None
         elif pathways == "motion":
             pixel_values_videos = None
-        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
         if pathways in ("both", "motion") and is_prefill and pixel_values_motion is None:
             raise ValueError(f"pathways={pathways!r} needs `pixel_values_motion` (the rendered motion frames)")
 

@@ -79,3 +79,31 @@ def test_tied_lm_head_is_in_the_tensor_parallel_plan(tiny_model):
     for target, source in MacmForConditionalGeneration._tied_weights_keys.items():
         for name in (target, source):
             assert name.rsplit(".", 1)[0] in plan, f"{name} is tied but has no tensor-parallel rule"
+
+
+def test_labels_with_both_placeholder_kinds_are_refused_naming_the_rule_and_the_fix(tiny_model, mixed_inputs):
+    labels = mixed_inputs["input_ids"].masked_fill(mixed_inputs["attention_mask"] == 0, -100)
+    with torch.no_grad():
+        tiny_model(**mixed_inputs)  # the same inputs run without labels
+    rule = r"builds its rows from a <video>-only prompt .* already holds 27 <motion> tokens"
+    fix = r"Write the prompt with <video> only and pass the motion frames as `pixel_values_motion`"
+    with pytest.raises(ValueError, match=f"pathways='both' {rule}.*{fix}"):
+        tiny_model(**mixed_inputs, labels=labels)
+    for pathways in ("visual", "motion"):
+        with pytest.raises(ValueError, match=f"pathways='{pathways}' {rule}"):
+            tiny_model(**mixed_inputs, labels=labels, pathways=pathways)
+
+
+def test_labels_on_the_video_only_prompt_train_both_pathways(tiny_model, tiny_processor):
+    """The fix the refusal names: the same clips, `<video>` only in the prompt, motion frames paired."""
+    prompts = [caption_prompt(tiny_processor, text) for text in TEXTS]
+    inputs = tiny_processor(
+        text=prompts,
+        videos=[random_clip(i, num_frames=2) for i in range(3)],
+        motion_frames=[random_clip(10 + i, num_frames=2) for i in range(3)],
+    )
+    labels = inputs["input_ids"].masked_fill(inputs["attention_mask"] == 0, -100)
+    with torch.no_grad():
+        out = tiny_model(**inputs, labels=labels)
+    assert out.logits.shape[0] == 6 and torch.isfinite(out.loss)
+    assert out.visual_loss is not None and out.motion_loss is not None
