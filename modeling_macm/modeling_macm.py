@@ -15,6 +15,7 @@ from torch import nn
 from transformers import AutoModel, GenerationMixin, LogitsProcessorList, PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
+from transformers.generation.configuration_utils import ALL_STATIC_CACHE_IMPLEMENTATIONS
 from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
 from transformers.utils.generic import can_return_tuple
 
@@ -585,7 +586,8 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
                 `pixel_values_motion`. Defaults to the generation config's `msd` (`False` when unset); with
                 `msd=False` this is exactly plain decoding of the prompt as given. Either way the `<video>` and
                 `<motion>` placeholder tokens are never generated (added to `suppress_tokens`). MSD needs
-                `input_ids` (the motion rows are derived from them); `inputs_embeds` are plain decoding only.
+                `input_ids` (the motion rows are derived from them) and the default dynamic cache (it holds `2B`
+                rows); `inputs_embeds` and static caches are plain decoding only.
             msd_alpha, msd_beta, msd_theta, msd_synergy, msd_terms (*optional*):
                 Per-call overrides of the MSD parameters; unset ones come from the generation config, then the
                 model config.
@@ -621,6 +623,16 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             raise ValueError(
                 "`msd=True` does not take `inputs_embeds`: the motion rows are built from `input_ids` (each <video> "
                 "becomes <motion>). Pass `input_ids` only, or decode the embeddings with `msd=False`"
+            )
+        cache = kwargs.get("past_key_values")
+        cache_implementation = kwargs.get(
+            "cache_implementation", getattr(generation_config or self.generation_config, "cache_implementation", None)
+        )
+        if cache_implementation in ALL_STATIC_CACHE_IMPLEMENTATIONS or getattr(cache, "is_compileable", False):
+            raise ValueError(
+                "`msd=True` does not support static caches: it decodes 2B rows (visual and motion) from B prompts, "
+                "which a cache and a 4D mask sized for B rows cannot hold. Use the default dynamic cache, or "
+                "`msd=False`"
             )
         msd_processor = MotionSynergeticLogitsProcessor(
             alpha=self._resolve_msd_setting("msd_alpha", msd_alpha, generation_config),
