@@ -15,7 +15,9 @@ from torch import nn
 from transformers import AutoModel, GenerationMixin, LogitsProcessorList, PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
+from transformers.generation.configuration_utils import ALL_STATIC_CACHE_IMPLEMENTATIONS
 from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_macm import LOSS_PATHWAYS, MacmConfig
 from .msd import MotionSynergeticLogitsProcessor, MsdStep, UnbatchedMotionSynergeticLogitsProcessor
@@ -343,8 +345,15 @@ class MacmModel(MacmPreTrainedModel):
             )
         return video_features, motion_features
 
+    def _placeholder_mask(self, input_ids, inputs_embeds, token_id: int) -> torch.Tensor:
+        """`(rows, T)` positions of `token_id`: read from `input_ids`, or found by its embedding without them."""
+        if input_ids is not None:
+            return input_ids == token_id
+        embedding = self.get_input_embeddings()(torch.tensor(token_id, device=inputs_embeds.device))
+        return (inputs_embeds == embedding.to(inputs_embeds.dtype)).all(-1)
+
     def _scatter(self, inputs_embeds, input_ids, token_id: int, features: torch.Tensor, kind: str):
-        mask = input_ids == token_id  # (rows, T)
+        mask = self._placeholder_mask(input_ids, inputs_embeds, token_id)
         n_tokens, n_features = int(mask.sum()), features.shape[0] * features.shape[1]
         if n_tokens != n_features:
             raise ValueError(
@@ -377,6 +386,7 @@ class MacmModel(MacmPreTrainedModel):
             position_ids = torch.cat([position_ids, position_ids])
         return input_ids, attention_mask, position_ids
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -392,13 +402,14 @@ class MacmModel(MacmPreTrainedModel):
         pathways: str | None = None,
         motion_joints: torch.FloatTensor | None = None,
         **kwargs,
-    ) -> MacmModelOutputWithPast:
+    ) -> MacmModelOutputWithPast | tuple:
         r"""
         pathways (`str`, *optional*):
             `None`: rows as given; `<video>` positions get keyframe features, `<motion>` positions motion-frame
             features. `"visual"`: the visual pathway only (motion frames ignored). `"motion"`: the prompt's `<video>`
             placeholders become `<motion>` and get motion-frame features. `"both"`: visual rows and motion twins
-            stacked (`2B` rows, visual first).
+            stacked (`2B` rows, visual first). The three pathway settings build their rows from a `<video>`-only
+            prompt; a prompt that places its own `<motion>` placeholders is read as written (`None`).
         motion_joints (`torch.FloatTensor` of shape `(B, F, K, 3)`, *optional*):
             The motion pathway's input when `config.motion_encoder="joints"` (in place of `pixel_values_motion`).
         """
@@ -406,6 +417,19 @@ class MacmModel(MacmPreTrainedModel):
             raise ValueError(f"`pathways` must be one of {PATHWAYS}, got {pathways!r}")
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
+        if pathways is not None and is_prefill:
+            num_motion_tokens = int(
+                self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).sum()
+            )
+            if num_motion_tokens:
+                raise ValueError(
+                    f"pathways={pathways!r} builds its rows from a <video>-only prompt (the motion rows swap each "
+                    f"<video> for <motion>), but the prompt already holds {num_motion_tokens} <motion> tokens. Write "
+                    "the prompt with <video> only and pass the motion frames as `pixel_values_motion`, or read it as "
+                    "written with pathways=None (with `labels`, pathways=None means `config.loss_pathways`: compute "
+                    "the loss from the logits yourself)"
+                )
         if pathways in ("both", "motion"):
             if input_ids is None:
                 raise ValueError(f"pathways={pathways!r} needs `input_ids` (it derives the motion prompt from them)")
@@ -424,15 +448,13 @@ class MacmModel(MacmPreTrainedModel):
             pixel_values_motion = motion_joints = motion_input = None
         elif pathways == "motion":
             pixel_values_videos = None
-        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
         if pathways in ("both", "motion") and is_prefill and motion_input is None:
             raise ValueError(f"pathways={pathways!r} needs `{motion_name}` (the motion pathway's input)")
 
         if (
             pathways is None
             and motion_input is not None
-            and input_ids is not None
-            and not (input_ids == self.config.motion_token_id).any()
+            and not self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).any()
         ):
             raise ValueError(
                 f"{motion_input.shape[0]} motion clips were given but the prompt has no <motion> tokens: "
@@ -450,16 +472,15 @@ class MacmModel(MacmPreTrainedModel):
             vision_feature_select_strategy,
             motion_joints,
         )
-        if input_ids is not None:
-            for features, token_id, kind in (
-                (video_features, self.config.video_token_id, "video"),
-                (motion_features, self.config.motion_token_id, "motion"),
-            ):
-                if features is not None:
-                    inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
-                elif is_prefill and (input_ids == token_id).any():
-                    pixel_name = "pixel_values_videos" if kind == "video" else motion_name
-                    raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
+        for features, token_id, kind in (
+            (video_features, self.config.video_token_id, "video"),
+            (motion_features, self.config.motion_token_id, "motion"),
+        ):
+            if features is not None:
+                inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
+            elif is_prefill and self._placeholder_mask(input_ids, inputs_embeds, token_id).any():
+                pixel_name = "pixel_values_videos" if kind == "video" else motion_name
+                raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
 
         outputs = self.language_model(
             attention_mask=attention_mask,
@@ -467,6 +488,7 @@ class MacmModel(MacmPreTrainedModel):
             past_key_values=past_key_values,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
+            return_dict=True,
             **kwargs,
         )
         return MacmModelOutputWithPast(
@@ -511,6 +533,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     """
 
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tp_plan = {"lm_head": "colwise_gather_output"}
 
     def __init__(self, config: MacmConfig):
         super().__init__(config)
@@ -527,6 +550,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -544,7 +568,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         pathways: str | None = None,
         motion_joints: torch.FloatTensor | None = None,
         **kwargs,
-    ) -> MacmCausalLMOutputWithPast:
+    ) -> MacmCausalLMOutputWithPast | tuple:
         r"""
         input_ids (`torch.LongTensor` of shape `(B, T)`): prompt with `<video>` (and/or `<motion>`) placeholders.
         pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
@@ -571,6 +595,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             use_cache=use_cache,
             pathways=pathways,
             motion_joints=motion_joints,
+            return_dict=True,
             **kwargs,
         )
         hidden_states = outputs.last_hidden_state
@@ -610,10 +635,18 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         )
 
     def prepare_inputs_for_generation(
-        self, input_ids, pixel_values_motion=None, motion_joints=None, is_first_iteration=False, **kwargs
+        self,
+        input_ids,
+        inputs_embeds=None,
+        pixel_values_motion=None,
+        motion_joints=None,
+        is_first_iteration=False,
+        **kwargs,
     ):
+        # `inputs_embeds` replace `input_ids` at prefill only, as in LLaVA-OneVision; the placeholders are then found
+        # by their embeddings.
         model_inputs = super().prepare_inputs_for_generation(
-            input_ids, is_first_iteration=is_first_iteration, **kwargs
+            input_ids, inputs_embeds=inputs_embeds, is_first_iteration=is_first_iteration, **kwargs
         )
         # The motion inputs, like keyframes, are only read at prefill; after it their features live in the KV cache.
         if is_first_iteration or not kwargs.get("use_cache", True):
@@ -677,8 +710,10 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
                 Decode both pathways together and combine them with [`MotionSynergeticLogitsProcessor`]. Needs
                 the motion pathway's input (`pixel_values_motion`, or `motion_joints` for the joints encoder).
                 Defaults to the generation config's `msd` (`False` when unset); with `msd=False` this is exactly
-                plain decoding of the prompt as given. Either way the `<video>` and
-                `<motion>` placeholder tokens are never generated (added to `suppress_tokens`).
+                plain decoding of the prompt as given. Either way the `<video>` and `<motion>` placeholder tokens
+                are never generated (added to `suppress_tokens`). MSD needs `input_ids` (the motion rows are derived
+                from them) and the default dynamic cache (it holds `2B` rows); `inputs_embeds` and static caches are
+                plain decoding only.
             msd_alpha, msd_beta, msd_theta, msd_synergy, msd_terms (*optional*):
                 Per-call overrides of the MSD parameters; unset ones come from the generation config, then the
                 model config.
@@ -713,7 +748,20 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         ):
             raise ValueError("`output_msd=True` needs `return_dict_in_generate=True`")
         if kwargs.get("inputs_embeds") is not None:
-            raise ValueError("`msd=True` needs `input_ids`: the motion prompt is derived from them")
+            raise ValueError(
+                "`msd=True` does not take `inputs_embeds`: the motion rows are built from `input_ids` (each <video> "
+                "becomes <motion>). Pass `input_ids` only, or decode the embeddings with `msd=False`"
+            )
+        cache = kwargs.get("past_key_values")
+        cache_implementation = kwargs.get(
+            "cache_implementation", getattr(generation_config or self.generation_config, "cache_implementation", None)
+        )
+        if cache_implementation in ALL_STATIC_CACHE_IMPLEMENTATIONS or getattr(cache, "is_compileable", False):
+            raise ValueError(
+                "`msd=True` does not support static caches: it decodes 2B rows (visual and motion) from B prompts, "
+                "which a cache and a 4D mask sized for B rows cannot hold. Use the default dynamic cache, or "
+                "`msd=False`"
+            )
         msd_processor = MotionSynergeticLogitsProcessor(
             alpha=self._resolve_msd_setting("msd_alpha", msd_alpha, generation_config),
             beta=self._resolve_msd_setting("msd_beta", msd_beta, generation_config),
