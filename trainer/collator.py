@@ -1,13 +1,15 @@
-"""The SFT collator: chat prompt + keyframes + motion frames in, masked labels out."""
+"""The SFT collator: chat prompt + keyframes + motion frames (or joints) in, masked labels out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from .data import load_clip_frames
+from .augment import jitter_keypoints
+from .data import load_clip_inputs
 
 __all__ = ["MacmCollator"]
 
@@ -27,20 +29,34 @@ class MacmCollator:
         processor ([`MacmProcessor`]): the model's processor.
         root (`Path`): folder the samples' relative media paths start from.
         num_frames (`int`, *optional*, defaults to 16): frames per clip; shorter clips repeat their last frame,
-            longer ones are sampled evenly, so every clip in a batch has the same token count.
+            longer ones are sampled (pose-driven where the row has joints, see `load_clip_inputs`), so every clip in a
+            batch has the same token count.
         max_length (`int`, *optional*): longest sequence; longer answers are cut (never the prompt).
+        motion_encoder (`str`, *optional*, defaults to `"vision_tower"`): the model's `config.motion_encoder`;
+            `"joints"` sends the clips' keypoints (`motion_joints`) instead of motion frames.
+        joint_noise (`float`, *optional*, defaults to 0.0): with `"joints"`, make ground-truth keypoints look
+            estimated (see `jitter_keypoints`); the noise in body heights.
     """
 
     processor: object
     root: Path
     num_frames: int = 16
     max_length: int | None = None
+    motion_encoder: str = "vision_tower"
+    joint_noise: float = 0.0
 
-    def _fit_frames(self, frames: list) -> list:
+    def _fit_frames(self, frames):
         if len(frames) >= self.num_frames:
-            picks = torch.linspace(0, len(frames) - 1, self.num_frames).round().long().tolist()
-            return [frames[i] for i in picks]
-        return frames + [frames[-1]] * (self.num_frames - len(frames))
+            return frames[: self.num_frames]
+        return [*frames, *[frames[-1]] * (self.num_frames - len(frames))]
+
+    def _motion_joints(self, keypoints: np.ndarray | None, sample: dict) -> np.ndarray:
+        if keypoints is None:
+            raise ValueError(f"sample {sample.get('id')}: the joints motion encoder needs keypoints; the row has none")
+        if self.joint_noise > 0:
+            rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # follows the trainer's seed
+            keypoints = jitter_keypoints(keypoints, rng, self.joint_noise)
+        return np.stack(self._fit_frames(list(keypoints)))
 
     def _end_token_id(self) -> int:
         tokenizer = self.processor.tokenizer
@@ -49,6 +65,7 @@ class MacmCollator:
 
     def __call__(self, samples: list[dict]) -> dict[str, torch.Tensor]:
         tokenizer = self.processor.tokenizer
+        joints = self.motion_encoder == "joints"
         prompts, videos, motions = [], [], []
         for sample in samples:
             prompts.append(
@@ -57,12 +74,13 @@ class MacmCollator:
                     add_generation_prompt=True,
                 )
             )
-            keyframes, motion = load_clip_frames(sample, Path(self.root), self.num_frames)
-            videos.append(self._fit_frames(keyframes))
-            motions.append(self._fit_frames(motion))
-        encoded = self.processor(
-            text=prompts, videos=videos, motion_frames=motions, padding=False, return_tensors=None
-        )
+            clip = load_clip_inputs(sample, Path(self.root), self.num_frames)
+            videos.append(self._fit_frames(clip.keyframes))
+            motions.append(
+                self._motion_joints(clip.keypoints, sample) if joints else self._fit_frames(clip.motion_frames)
+            )
+        motion_inputs = {"motion_joints": motions} if joints else {"motion_frames": motions}
+        encoded = self.processor(text=prompts, videos=videos, padding=False, return_tensors=None, **motion_inputs)
 
         end_id = self._end_token_id()
         placeholders = torch.tensor([self.processor.video_token_id, self.processor.motion_token_id])
@@ -98,5 +116,5 @@ class MacmCollator:
             "attention_mask": attention_mask,
             "labels": batch_labels,
             "pixel_values_videos": encoded["pixel_values_videos"],
-            "pixel_values_motion": encoded["pixel_values_motion"],
+            **{name: encoded[name] for name in ("pixel_values_motion", "motion_joints") if name in encoded},
         }

@@ -11,12 +11,21 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["CAPTION_QUESTION", "build_sft_samples", "dataset_root", "load_clip_frames", "load_hmi_split"]
+__all__ = [
+    "CAPTION_QUESTION",
+    "ClipInputs",
+    "build_sft_samples",
+    "dataset_root",
+    "load_clip_frames",
+    "load_clip_inputs",
+    "load_hmi_split",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,16 +117,74 @@ def _open_rgb(path: Path) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def load_clip_frames(row: dict, root: Path, num_keyframes: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """The keyframes and motion frames of one row: pre-rendered files when listed, else the motion pathway."""
+@dataclass
+class ClipInputs:
+    """What the two pathways of one clip read.
+
+    Args:
+        keyframes (`list[np.ndarray]`): RGB keyframes, `(H, W, 3)` uint8.
+        motion_frames (`list[np.ndarray]`): the motion frames, one per keyframe.
+        keypoints (`np.ndarray` of shape `(N, 17, 3)`, *optional*): COCO-17 keypoints of the keyframes in pixels
+            (x, y, score), for a model whose motion pathway reads joints; `None` when the row has none.
+    """
+
+    keyframes: list[np.ndarray]
+    motion_frames: list[np.ndarray]
+    keypoints: np.ndarray | None = None
+
+
+def _row_keypoints(row: dict, root: Path) -> np.ndarray | None:
+    """`(F, 17, 3)` pixel keypoints of a row's pre-rendered frames: its ground-truth 3D joints (`joints_file`,
+    camera coordinates) projected with its `intrinsics`, score 1."""
+    if not (row.get("joints_file") and row.get("intrinsics")):
+        return None
+    from macm.processing.synth.render_rgb import project_points
+
+    joints = np.load(root / row["joints_file"])
+    if row.get("keyframe_indices") is not None:
+        joints = joints[row["keyframe_indices"]]
+    pixels = project_points(joints, row["intrinsics"])
+    return np.concatenate([pixels, np.ones((*pixels.shape[:2], 1))], axis=-1)
+
+
+def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16) -> ClipInputs:
+    """A row's keyframes, motion frames and keypoints.
+
+    Pre-rendered frames (`keyframe_files`/`motion_files`) are used when listed: with more frames than
+    `num_keyframes`, the project's pose-driven sampler (`macm.processing.keyframes.select_keyframes`) picks them when
+    the row has joints, else they are spread evenly. Rows without pre-rendered frames go through the motion pathway
+    (`extract_motion`, cached per video).
+    """
     if row.get("keyframe_files") and row.get("motion_files"):
-        keyframes = [_open_rgb(root / name) for name in row["keyframe_files"]]
-        motion = [_open_rgb(root / name) for name in row["motion_files"]]
-        if len(keyframes) != len(motion):
-            raise ValueError(f"row {row.get('id')}: {len(keyframes)} keyframe files but {len(motion)} motion files")
-        return keyframes, motion
+        from macm.processing.keyframes import select_keyframes, uniform_indices
+        from macm.processing.pose.types import COCO17_NAMES
+
+        if len(row["keyframe_files"]) != len(row["motion_files"]):
+            raise ValueError(
+                f"row {row.get('id')}: {len(row['keyframe_files'])} keyframe files but {len(row['motion_files'])} "
+                "motion files"
+            )
+        keypoints = _row_keypoints(row, root)
+        count = len(row["keyframe_files"])
+        if keypoints is not None and len(keypoints) != count:
+            raise ValueError(f"row {row.get('id')}: {count} frames but joints for {len(keypoints)}")
+        if keypoints is not None:
+            picks = select_keyframes(keypoints, num_keyframes, COCO17_NAMES)
+        else:
+            picks = uniform_indices(count, num_keyframes)
+        return ClipInputs(
+            keyframes=[_open_rgb(root / row["keyframe_files"][i]) for i in picks],
+            motion_frames=[_open_rgb(root / row["motion_files"][i]) for i in picks],
+            keypoints=None if keypoints is None else keypoints[picks],
+        )
     from macm.processing.pipeline import extract_motion
 
     video = row.get("video") or row.get("file_name")
     result = extract_motion(root / video, num_keyframes=num_keyframes, progress=False)
-    return result.keyframes, result.motion_frames
+    return ClipInputs(result.keyframes, result.motion_frames, result.keyframe_keypoints)
+
+
+def load_clip_frames(row: dict, root: Path, num_keyframes: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The keyframes and motion frames of one row (see `load_clip_inputs`)."""
+    inputs = load_clip_inputs(row, root, num_keyframes)
+    return inputs.keyframes, inputs.motion_frames

@@ -10,9 +10,14 @@ logger = logging.getLogger(__name__)
 
 
 def apply_freezing(
-    model, vision_tower: bool = True, projectors: bool = False, language_model: bool = False
+    model,
+    vision_tower: bool = True,
+    projectors: bool = False,
+    language_model: bool = False,
+    motion_encoder: bool = False,
 ) -> dict[str, int]:
-    """Freeze the named parts (`True` = frozen). Returns trainable parameter counts per part."""
+    """Freeze the named parts (`True` = frozen). Returns trainable parameter counts per part (the joints motion
+    encoder, when the model has one, counts as `motion_encoder`)."""
     parts = {
         "vision_tower": (model.model.vision_tower, vision_tower),
         "projectors": (None, projectors),
@@ -25,6 +30,8 @@ def apply_freezing(
             model.model.image_newline.requires_grad_(not frozen)
         else:
             module.requires_grad_(not frozen)
+    if model.model.motion_encoder is not None:
+        model.model.motion_encoder.requires_grad_(not motion_encoder)
     model.lm_head.requires_grad_(not language_model)
     summary = trainable_summary(model)
     logger.info("Trainable parameters: %s", summary)

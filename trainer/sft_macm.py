@@ -32,13 +32,22 @@ class MacmScriptArguments(ScriptArguments):
     caption_question: str = field(
         default="Describe the person's movements in detail.", metadata={"help": "Instruction paired with captions."}
     )
-    num_frames: int = field(default=16, metadata={"help": "Keyframes (and motion frames) per clip."})
+    num_frames: int | None = field(
+        default=None, metadata={"help": "Keyframes (and motion frames) per clip (default: the model's num_keyframes)."}
+    )
+    joint_noise: float = field(
+        default=0.0,
+        metadata={"help": "Joints motion encoder: position noise on ground-truth keypoints, in body heights."},
+    )
     loss_pathways: str | None = field(
         default=None, metadata={"help": "both, visual or motion (default: the model config's `loss_pathways`)."}
     )
     freeze_vision_tower: bool = field(default=True, metadata={"help": "Keep the shared vision tower frozen."})
     freeze_projectors: bool = field(default=False, metadata={"help": "Freeze the visual and motion projectors."})
     freeze_language_model: bool = field(default=False, metadata={"help": "Freeze the LLM and LM head."})
+    freeze_motion_encoder: bool = field(
+        default=False, metadata={"help": "Freeze the joints motion encoder (e.g. after `motion_pretrain`)."}
+    )
     init_from_config: bool = field(
         default=False,
         metadata={"help": "Randomly initialise the model from the folder's config.json (training from scratch)."},
@@ -86,6 +95,7 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
         vision_tower=script_args.freeze_vision_tower,
         projectors=script_args.freeze_projectors,
         language_model=script_args.freeze_language_model,
+        motion_encoder=script_args.freeze_motion_encoder,
     )
     peft_config = get_peft_config(model_args)
     if peft_config is not None:
@@ -115,7 +125,14 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
     trainer = MacmSFTTrainer(
         model=model,
         args=training_args,
-        data_collator=MacmCollator(processor, root, script_args.num_frames, training_args.max_length),
+        data_collator=MacmCollator(
+            processor,
+            root,
+            script_args.num_frames or model.config.num_keyframes,
+            training_args.max_length,
+            motion_encoder=model.config.motion_encoder,
+            joint_noise=script_args.joint_noise,
+        ),
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,
         processing_class=processor,

@@ -34,6 +34,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--size", type=positive_int, default=96, help="frame side in pixels, even (default 96)")
     parser.add_argument("--frames", type=positive_int, default=16, help="frames (= keyframes) per clip (default 16)")
     parser.add_argument("--fps", type=float, default=8.0, help="frame rate of the videos (default 8)")
+    parser.add_argument(
+        "--motion-style",
+        choices=("mask", "overlay"),
+        default="mask",
+        help="motion frames: the body alone in a person-centred crop (mask, default) or over the frame (overlay)",
+    )
     parser.add_argument("--workers", type=positive_int, default=1, help="generating processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run_synth)
@@ -41,10 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_synth(args: argparse.Namespace) -> int:
+    from ..motion_frames import MotionFrameSettings
     from .dataset import SynthConfig, write_dataset
 
     try:
-        config = SynthConfig(seed=args.seed, size=args.size, frames=args.frames, fps=args.fps)
+        frames = MotionFrameSettings(style=args.motion_style, size=args.size)
+        config = SynthConfig(seed=args.seed, size=args.size, frames=args.frames, fps=args.fps, motion_frames=frames)
     except ValueError as error:
         raise SystemExit(f"macm synth: error: {error}") from None
     start = time.perf_counter()

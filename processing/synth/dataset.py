@@ -28,14 +28,24 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..motion_frames import MotionFrameSettings, render_motion_frames
 from ..pose.types import COCO17_NAMES
-from ..render import OverlayVideoWriter, render_motion_frame
+from ..render import OverlayVideoWriter
 from .actions import ACTIONS, evaluate_script, sample_script
 from .captions import caption_vocabulary, describe_script, make_qa
 from .humanoid import forward_kinematics, sample_body_shape
 from .render_rgb import render_frame, sample_appearance, sample_camera, sample_scene, view_name
 
-__all__ = ["SynthClip", "SynthConfig", "clip_id", "clip_split", "generate_clip", "write_dataset"]
+__all__ = [
+    "SynthClip",
+    "SynthConfig",
+    "SynthMotion",
+    "clip_id",
+    "clip_split",
+    "generate_clip",
+    "generate_motion",
+    "write_dataset",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +63,8 @@ class SynthConfig:
         frames (`int`, *optional*, defaults to 16): frames per clip (all of them are keyframes), >= 4.
         fps (`float`, *optional*, defaults to 8.0): frame rate of the written video.
         test_fraction (`float`, *optional*, defaults to 0.1): share of clip ids hashed into the test split.
-        alpha (`float`, *optional*, defaults to 0.6): opacity of the skeleton on the motion frames.
+        motion_frames (`MotionFrameSettings`, *optional*): how the motion frames draw the body (masks of the
+            frame size by default).
         azimuth_deg (`float`, *optional*): fix the camera azimuth (tests); random per clip otherwise.
     """
 
@@ -62,7 +73,7 @@ class SynthConfig:
     frames: int = 16
     fps: float = 8.0
     test_fraction: float = 0.1
-    alpha: float = 0.6
+    motion_frames: MotionFrameSettings | None = None
     azimuth_deg: float | None = None
 
     def __post_init__(self):
@@ -76,6 +87,8 @@ class SynthConfig:
             raise ValueError(f"`fps` must be positive, got {self.fps}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ValueError(f"`test_fraction` must be in [0, 1), got {self.test_fraction}")
+        if self.motion_frames is None:
+            object.__setattr__(self, "motion_frames", MotionFrameSettings(size=self.size))
 
 
 @dataclass
@@ -85,7 +98,8 @@ class SynthClip:
     Args:
         metadata (`dict`): the `metadata.jsonl` row (paths relative to the dataset folder).
         rgb (`np.ndarray` of shape `(F, S, S, 3)`, `uint8`): the RGB frames.
-        motion (`np.ndarray` of shape `(F, S, S, 3)`, `uint8`): the motion frames (side-coloured skeleton over RGB).
+        motion (`np.ndarray` of shape `(F, S, S, 3)`, `uint8`): the motion frames (masks by default, see
+            `SynthConfig.motion_frames`).
         joints (`np.ndarray` of shape `(F, 17, 3)`, `float32`): COCO-17 joints in camera coordinates (metres).
         keypoints (`np.ndarray` of shape `(F, 17, 2)`): their projections in pixels.
     """
@@ -108,38 +122,68 @@ def clip_split(identifier: str, test_fraction: float = 0.1) -> str:
     return "test" if bucket < test_fraction else "train"
 
 
-def generate_clip(index: int, config: SynthConfig) -> SynthClip:
-    """Generate clip `index` of a run: script, body, camera, captions, QA, RGB and motion frames.
+@dataclass
+class SynthMotion:
+    """The motion of one clip before any pixel is drawn: what the joints motion encoder learns from.
 
-    The pose estimator is not involved: motion frames are drawn from the ground-truth joints.
+    Args:
+        script (`MotionScript`): the scheduled actions.
+        shape (`BodyShape`): the body's proportions.
+        roots (`np.ndarray` of shape `(F, 2)`): the body's position on the floor per frame.
+        camera (`Camera`): the clip's camera.
+        joints (`np.ndarray` of shape `(F, J, 3)`): all joints in camera coordinates (metres).
+        keypoints (`np.ndarray` of shape `(F, 17, 2)`): the COCO-17 joints' projections in pixels.
     """
+
+    script: object
+    shape: object
+    roots: np.ndarray = field(repr=False)
+    camera: object = field(repr=False)
+    joints: np.ndarray = field(repr=False)
+    keypoints: np.ndarray = field(repr=False)
+
+
+def _streams(index: int, config: SynthConfig) -> list[np.random.Generator]:
+    """Clip `index`'s six random streams: script, body, camera, look, text, noise."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence([config.seed, index]).spawn(6)]
+
+
+def generate_motion(index: int, config: SynthConfig) -> SynthMotion:
+    """Clip `index`'s script, body, camera and joints (the same as `generate_clip`'s, without rendering: about a
+    hundred times faster)."""
     if index < 0:
         raise ValueError(f"`index` must be non-negative, got {index}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence([config.seed, index]).spawn(6)]
-    script_rng, body_rng, camera_rng, look_rng, text_rng, noise_rng = streams
-    identifier = clip_id(config.seed, index)
-
+    script_rng, body_rng, camera_rng = _streams(index, config)[:3]
     script = sample_script(script_rng, config.frames)
     poses, roots = evaluate_script(script)
     shape = sample_body_shape(body_rng)
     world = forward_kinematics(shape, poses, roots)  # (F, J, 3)
     camera = sample_camera(camera_rng, world, config.size, azimuth_deg=config.azimuth_deg)
     joints_cam = camera.to_camera(world)  # (F, J, 3)
+    keypoints = camera.project(joints_cam[:, : len(COCO17_NAMES)])  # (F, 17, 2)
+    return SynthMotion(script, shape, roots, camera, joints_cam, keypoints)
+
+
+def generate_clip(index: int, config: SynthConfig) -> SynthClip:
+    """Generate clip `index` of a run: script, body, camera, captions, QA, RGB and motion frames.
+
+    The pose estimator is not involved: motion frames are drawn from the ground-truth joints.
+    """
+    motion = generate_motion(index, config)
+    look_rng, text_rng, noise_rng = _streams(index, config)[3:]
+    identifier = clip_id(config.seed, index)
+    script, shape, roots, camera = motion.script, motion.shape, motion.roots, motion.camera
+    joints_cam, keypoints = motion.joints, motion.keypoints
     look, scene = sample_appearance(look_rng), sample_scene(look_rng)
     whole, fine = describe_script(script, text_rng)
     qa = make_qa(script, text_rng)
 
-    keypoints = camera.project(joints_cam[:, : len(COCO17_NAMES)])  # (F, 17, 2)
     scored = np.concatenate([keypoints, np.ones((*keypoints.shape[:2], 1))], axis=-1)
-    rgb, motion = [], []
-    for f in range(config.frames):
-        frame = render_frame(joints_cam[f], shape, look, scene, camera, f, roots[f], noise_rng)
-        rgb.append(frame)
-        motion.append(
-            render_motion_frame(
-                frame, scored[f], COCO17_NAMES, alpha=config.alpha, world_keypoints=joints_cam[f, : len(COCO17_NAMES)]
-            )
-        )
+    rgb = np.stack(
+        [render_frame(joints_cam[f], shape, look, scene, camera, f, roots[f], noise_rng) for f in range(config.frames)]
+    )
+    world = joints_cam[:, : len(COCO17_NAMES)]
+    motion_frames = render_motion_frames(list(rgb), scored, COCO17_NAMES, config.motion_frames, world)
 
     frame_dir = f"frames/{identifier}"
     fx, fy, cx, cy = camera.intrinsics
@@ -164,8 +208,8 @@ def generate_clip(index: int, config: SynthConfig) -> SynthClip:
     }
     return SynthClip(
         metadata=metadata,
-        rgb=np.stack(rgb),
-        motion=np.stack(motion),
+        rgb=rgb,
+        motion=np.stack(motion_frames),
         joints=joints_cam[:, : len(COCO17_NAMES)].astype(np.float32),
         keypoints=keypoints,
     )
@@ -281,7 +325,7 @@ def dataset_card(by_split: dict[str, list[dict]], num_clips: int, config: SynthC
     qa_types = Counter(qa["type"] for row in rows for qa in row["qa"])
     command = (
         f"macm synth --out DIR --num {num_clips} --seed {config.seed} --size {config.size} "
-        f"--frames {config.frames} --fps {config.fps:g}"
+        f"--frames {config.frames} --fps {config.fps:g} --motion-style {config.motion_frames.style}"
     )
     split_counts = ", ".join(f"{split}: {len(by_split[split])}" for split in splits)
     return f"""---
@@ -312,7 +356,8 @@ Procedurally generated clips of an articulated 3D humanoid performing scripted a
 QA pairs and ground-truth 3D joints, in the HMI format that M-ACM's trainer and data loader read.
 It exists to test and pre-train the **motion pathway**: the humanoid wears left/right-symmetric clothing and is filmed
 from every side (back views included), so the RGB pixels alone leave left and right ambiguous, while the motion frames
-(the skeleton drawn over each frame with the left side in warm and the right side in cool colours) resolve it.
+(motion masks: the body alone in a person-centred crop, its left side in warm and its right side in cool colours)
+resolve it.
 
 **No pose estimator is in the loop**: the motion frames are drawn from the ground-truth joints with
 `macm.processing.render.render_motion_frame`, not from BlazePose/ViTPose detections.
