@@ -31,7 +31,14 @@ from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
 from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules, render_motion_frame
 from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
 
-__all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "motion_cache_key", "summarize_track"]
+__all__ = [
+    "BodyRecoveryError",
+    "MotionResult",
+    "extract_motion",
+    "motion_cache_key",
+    "plan_candidates",
+    "summarize_track",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +263,39 @@ def motion_cache_key(
     return cache_key(file_sha256(video_path), settings)
 
 
+def plan_candidates(
+    num_frames: int, stride: int, num_keyframes: int, path: str | os.PathLike = "", warn_stride: bool = True
+) -> tuple[int, int]:
+    """Clamp a stride and keyframe count to what a clip of `num_frames` frames can give, warning when anything changes.
+
+    A stride longer than the clip becomes the clip's length (one candidate frame; `warn_stride=False` for a default
+    stride the user did not choose); more keyframes than candidate frames become one keyframe per candidate frame.
+
+    Returns:
+        `(stride, num_keyframes)`.
+    """
+    num_frames = max(1, int(num_frames))
+    if stride > num_frames:
+        logger.log(
+            logging.WARNING if warn_stride else logging.DEBUG,
+            "%s: stride %d is longer than the clip (%d frames); using stride %d",
+            path,
+            stride,
+            num_frames,
+            num_frames,
+        )
+        stride = num_frames
+    candidates = math.ceil(num_frames / stride)
+    if num_keyframes > candidates:
+        logger.warning(
+            "%s: %d keyframes asked but stride %d leaves %d candidate frame%s of %d frames; sampling %d keyframe%s",
+            path, num_keyframes, stride, candidates, "" if candidates == 1 else "s", num_frames, candidates,
+            "" if candidates == 1 else "s",
+        )  # fmt: skip
+        num_keyframes = candidates
+    return stride, num_keyframes
+
+
 def extract_motion(
     video_path: str | os.PathLike,
     backend: str | PoseBackend = "blazepose",
@@ -276,8 +316,10 @@ def extract_motion(
         video_path (`str` or `os.PathLike`): the clip.
         backend (`str` or `PoseBackend`, *optional*, defaults to `"blazepose"`): a registered backend name
             (see `macm.processing.pose.POSE_BACKENDS`) or a ready backend instance.
-        num_keyframes (`int`, *optional*, defaults to 16): keyframes to sample (fewer when the clip is shorter).
-        stride (`int`, *optional*): candidate-frame stride; defaults to keeping candidates at or below ~10 fps.
+        num_keyframes (`int`, *optional*, defaults to 16): keyframes to sample; clamped, with a warning, to the
+            number of candidate frames.
+        stride (`int`, *optional*): candidate-frame stride; defaults to keeping candidates at or below ~10 fps. A
+            stride longer than the clip is clamped to its length (see `plan_candidates`).
         smpl_dir (`str` or `os.PathLike`, *optional*): an SMPL model directory; without it the body is drawn
             as part-coloured limb capsules.
         allow_pickle (`bool`, *optional*, defaults to `False`): allow loading a pickled (`.pkl`) SMPL model.
@@ -311,7 +353,9 @@ def extract_motion(
     start = time.perf_counter()
     video_path = Path(video_path)
     info = probe_video(video_path)
-    stride = stride or default_stride(info.fps)
+    stride, num_keyframes = plan_candidates(
+        info.num_frames, stride or default_stride(info.fps), num_keyframes, video_path
+    )
     backend_name = backend.name if isinstance(backend, PoseBackend) else str(backend)
 
     store = cache if isinstance(cache, MotionCache) else (MotionCache() if cache else None)

@@ -186,7 +186,7 @@ def test_cli_one_frame_clip(run_cli, clip_one_frame, tmp_path):
         "indices": [0],
         "timestamps": [0.0],
         "track_indices": [0],
-        "stride": 3,
+        "stride": 1,  # the default stride (3) is clamped to the one-frame clip
         "render_style": "capsules",
     }
     assert (tmp_path / "motion_000.png").exists() and (tmp_path / "overlay.mp4").exists()
