@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .cache import MotionCache, cache_key, file_sha256
 from .keyframes import DEFAULT_MIN_SCORE, sample_keyframes
 from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
+from .pose.people import DEFAULT_MIN_HEIGHT
 from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules, render_motion_frame
 from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
 
@@ -96,12 +97,18 @@ def _coco_view(track: PoseTrack) -> PoseTrack | None:
         return None
 
 
+def _min_person_height(track: PoseTrack) -> float | None:
+    """The relative height from which `track.person_counts` counts people (`None` for tracks without heights)."""
+    return None if track.person_heights is None else float(track.extras.get("min_person_height", DEFAULT_MIN_HEIGHT))
+
+
 def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
     """Per-clip statistics of a pose track, used for reporting and for filtering clips.
 
     Returns:
         `dict` with `backend`, `duration`, `fps`, `stride`, `num_candidate_frames`, `person_counts` (per
-        candidate frame), `person_fraction` (frames with a main person), `single_person_fraction` (frames
+        candidate frame, counting people at least `other_person_min_height` of the main person's height),
+        `person_fraction` (frames with a main person), `single_person_fraction` (frames
         with exactly one person), `body_visible_fraction` (frames with >= 12 COCO body keypoints scored
         > 0.5), `face_visible_fraction` (>= 2 COCO face points scored > 0.5), `fully_visible_fraction`
         (both), `bbox_area_fraction` (mean main-person box area over frame area, frames with a person),
@@ -131,6 +138,7 @@ def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
         "stride": int(stride),
         "num_candidate_frames": track.num_frames,
         "person_counts": counts.tolist(),
+        "other_person_min_height": _min_person_height(track),
         "person_fraction": float(has_person.sum() / num),
         "single_person_fraction": float((counts == 1).sum() / num),
         "body_visible_fraction": float(body.sum() / num),

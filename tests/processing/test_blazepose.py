@@ -303,7 +303,7 @@ def test_empty_frame_has_no_person(blazepose_static):
 
 
 def test_track_follows_the_person(blazepose_model_paths, monkeypatch):
-    backend = BlazePoseBackend(blazepose_model_paths, count_people=False, num_threads=2)
+    backend = BlazePoseBackend(blazepose_model_paths, count_interval=0, num_threads=2)
     detector_calls = []
     original = backend.detect_poses
     monkeypatch.setattr(backend, "detect_poses", lambda image: detector_calls.append(1) or original(image))
