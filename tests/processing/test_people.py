@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from crowd_clips import Figure, make_crowd_clip
 
 from macm.processing.hmi.filters import FilterConfig, apply_filters
 from macm.processing.pose import model_files
 from macm.processing.pose.people import count_people, count_tiles, relative_heights
-from tests.crowd_clips import Figure, make_crowd_clip
 
 pytest.importorskip("ai_edge_litert", reason="the blazepose backend runs on the ai-edge-litert runtime")
 
