@@ -273,3 +273,15 @@ def test_extract_motion_validates_settings_before_any_work(clip_person, clip_bac
     with pytest.raises(ValueError, match=field):
         extract_motion(clip_person, backend=clip_backend, cache=False, progress=False, **kwargs)
     assert clip_backend.calls == 0
+
+
+def test_kept_frames_equal_a_second_decode(clip_person, clip_backend, tmp_path, monkeypatch):
+    kept = extract_motion(clip_person, backend=clip_backend, num_keyframes=5, cache=False, progress=False,
+                          overlay_path=tmp_path / "kept.mp4")  # fmt: skip
+    monkeypatch.setattr(pipeline, "MAX_KEPT_FRAME_BYTES", 1)  # nothing fits: keyframes and overlay decode again
+    decoded = extract_motion(clip_person, backend=clip_backend, num_keyframes=5, cache=False, progress=False,
+                             overlay_path=tmp_path / "decoded.mp4")  # fmt: skip
+    for a, b in zip(kept.keyframes + kept.motion_frames, decoded.keyframes + decoded.motion_frames, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with av.open(str(tmp_path / "kept.mp4")) as one, av.open(str(tmp_path / "decoded.mp4")) as two:
+        assert sum(1 for _ in one.decode(video=0)) == sum(1 for _ in two.decode(video=0)) == kept.track.num_frames
