@@ -677,19 +677,24 @@ class BlazePoseBackend(PoseBackend):
         if not boxes:
             return np.zeros(0)
         merged = _weighted_non_max_suppression(np.array(boxes), np.array(points), np.array(scores))
-        head = None
+        head = hip = None
         if subject is not None:
             face = subject.landmarks[FACE_LANDMARKS, :2] * scale
             low, high = face.min(axis=0), face.max(axis=0)
             margin = np.maximum(high - low, 0.05 * subject_size)
             head = (low - margin, high + margin)
+            hip = subject.landmarks[AUXILIARY_LANDMARKS[0], :2] * scale
         sizes = []
         for box, keypoints, score in merged:
             if score < max(COUNT_MIN_SCORE, self.min_detection_confidence):
                 continue
-            center = box.reshape(2, 2).mean(axis=0)
-            if head is not None and (head[0] <= center).all() and (center <= head[1]).all():
-                continue  # the subject, seen again (maybe in part) in a tile
+            if head is not None:
+                # The subject, seen again (maybe in part) in a tile: its face on the subject's head, or its hip centre
+                # on the subject's (the head test alone misses figures whose face landmarks are poor).
+                center = box.reshape(2, 2).mean(axis=0)
+                on_head = (head[0] <= center).all() and (center <= head[1]).all()
+                if on_head or np.hypot(*(keypoints[0] - hip)) < 0.25 * subject_size:
+                    continue
             sizes.append(_body_size(keypoints[0], keypoints[1]))
         return np.asarray(sizes)
 
