@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import resource
 import sys
@@ -36,7 +37,6 @@ import numpy as np
 from macm.processing.cache import MotionCache
 from macm.processing.pipeline import extract_motion
 from macm.processing.pose import COCO17_NAMES, PersonPose, PoseBackend, PoseBackendUnavailableError, get_pose_backend
-from macm.processing.render import OverlayVideoWriter, draw_capsules
 from macm.processing.sample_clip import make_sample_clip, person_image, person_placement
 from macm.processing.video import default_stride, iter_frames, probe_video
 
@@ -131,11 +131,12 @@ def run(args: argparse.Namespace) -> dict:
 
     backend_note = None
     try:
-        backend = get_pose_backend(args.backend)
+        backend = get_pose_backend(args.backend, **({"num_threads": args.threads} if args.threads else {}))
     except PoseBackendUnavailableError as error:
         backend_note = f"{args.backend} unavailable ({error}); used the placed-skeleton stand-in"
         backend = PlacedSkeletonBackend(info.num_frames, stride, (info.width, info.height))
     rss_before = _peak_rss_mib()
+    load_before = os.getloadavg()
 
     # The skeleton path exactly as `macm motion` runs it (cold: nothing cached), minus writing files.
     store = MotionCache(tmp / "cache")
@@ -147,15 +148,17 @@ def run(args: argparse.Namespace) -> dict:
     track = result.track
     stages = {name: round(value, 4) for name, value in result.timings.items()}
 
-    # Parts on their own, for reference.
+    load_after_pose = os.getloadavg()
+
+    # `macm motion` with its overlay video (pose from the cache just filled): what the overlay adds.
+    with_overlay = extract_motion(
+        video, backend=backend, num_keyframes=args.num_keyframes, stride=stride, cache=store, progress=False,
+        overlay_path=tmp / "overlay.mp4",
+    )  # fmt: skip
+    stages["overlay_with_cached_pose"] = round(with_overlay.timings["overlay"], 4)
+
+    # Decoding on its own, for reference.
     stages["decode_only"] = round(_time_call(_decode_only, video, stride), 4)
-    start = time.perf_counter()
-    with OverlayVideoWriter(tmp / "overlay.mp4", fps=info.fps / stride) as writer:
-        for row, (_, _, rgb) in enumerate(iter_frames(video, stride=stride)):
-            writer.write(
-                draw_capsules(rgb, track.keypoints[row], track.keypoint_names) if track.has_person[row] else rgb
-            )
-    stages["overlay_video_decode_draw_encode"] = round(time.perf_counter() - start, 4)
 
     mesh = {"available": False, "reason": "--skip-mesh"} if args.skip_mesh else _mesh_path(
         video, backend, args, stride, store, tmp
@@ -179,15 +182,52 @@ def run(args: argparse.Namespace) -> dict:
             "backend_note": backend_note,
         },  # fmt: skip
         "seconds": stages,
+        "timings_note": "realtime_factor: clip duration / `macm motion --no-overlay` (cold cache); "
+        "realtime_factor_with_overlay adds the overlay video",
         "skeleton_path_total_s": round(skeleton_total, 4),
         "realtime_factor": round(info.duration / skeleton_total, 3),
+        "realtime_factor_with_overlay": round(info.duration / (skeleton_total + with_overlay.timings["overlay"]), 3),
+        "landmark_fidelity": _landmark_fidelity(args),
         "pose_ms_per_candidate_frame": round(1000 * stages["pose"] / max(1, track.num_frames), 2),
         "person_fraction": float(track.has_person.mean()),
         "mesh_path": mesh,
         "peak_rss_mib": round(_peak_rss_mib(), 1),
         "peak_rss_mib_before_pose": round(rss_before, 1),
-        "machine": {"python": platform.python_version(), "cpus": _cpu_count(), "platform": platform.platform()},
+        "person_counts_single_fraction": result.summary["single_person_fraction"],
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": _cpu_count(),
+            "platform": platform.platform(),
+            # 1, 5 and 15 min load averages: other jobs on the machine slow every figure above.
+            "loadavg_before": [round(v, 2) for v in load_before],
+            "loadavg_after_pose": [round(v, 2) for v in load_after_pose],
+            "loadavg_end": [round(v, 2) for v in os.getloadavg()],
+        },
     }
+
+
+def _landmark_fidelity(args: argparse.Namespace) -> dict | None:
+    """Mean x/y error (fraction of the image size) against MediaPipe's own results in tests/fixtures, on the
+    landmarks MediaPipe saw as visible; `None` without BlazePose or scikit-image."""
+    fixture = Path(__file__).parents[1] / "tests" / "fixtures" / "blazepose_reference.json"
+    try:
+        from skimage import data as skimage_data
+
+        backend = get_pose_backend(
+            "blazepose", static_image_mode=True, **({"num_threads": args.threads} if args.threads else {})
+        )
+    except (ImportError, PoseBackendUnavailableError):
+        return None
+    errors = {}
+    for name, entry in json.loads(fixture.read_text())["images"].items():
+        image = getattr(skimage_data, name.removesuffix(".png"))()
+        image = np.ascontiguousarray(np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image)
+        expected = np.asarray(entry["result"]["landmarks"], dtype=np.float64)
+        person = backend.detect(image)[0]
+        predicted = person.keypoints[:, :2] / np.array([image.shape[1], image.shape[0]])
+        visible = expected[:, 3] > 0.5
+        errors[name] = round(float(np.linalg.norm(predicted - expected[:, :2], axis=1)[visible].mean()), 6)
+    return {"mean_error": errors, "bar": 0.01}
 
 
 def _time_call(fn, *args) -> float:
@@ -197,8 +237,6 @@ def _time_call(fn, *args) -> float:
 
 
 def _cpu_count() -> int | None:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
@@ -209,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="blazepose", help="pose backend name")
     parser.add_argument("--num-keyframes", type=int, default=16)
     parser.add_argument("--stride", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None, help="LiteRT threads (default: the backend's)")
     parser.add_argument("--skip-mesh", action="store_true", help="do not time the SMPL mesh path")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)

@@ -160,17 +160,28 @@ class MacmJointMotionEncoder(nn.Module):
     r"""
     The motion pathway's encoder over the recovered joint sequence (`config.motion_encoder="joints"`).
 
-    Each frame's joints (normalised x, y and score, from `MacmProcessor`) and their motion since the previous frame
-    become one vector; a small transformer relates the frames; each frame then fills as many token slots as a frame
-    of the visual pathway does (its vector plus a learned per-slot embedding), so the `<motion>` block keeps the
-    `<video>` block's length and positions and MSD pairs the two pathways as before. Joints carry the person's own
-    left and right, which RGB pixels of a symmetric body seen from behind do not.
+    Per frame, each joint's normalised position (from `MacmProcessor`), its score, its position relative to the
+    frame's visible joints and its motion since the previous frame form one vector; temporal convolutions read
+    short movements and a small transformer relates the whole clip; each frame then fills as many token slots as a
+    frame of the visual pathway does (its vector plus a learned per-slot embedding), so the `<motion>` block keeps
+    the `<video>` block's length and positions and MSD pairs the two pathways as before. Joints carry the person's
+    own left and right, which RGB pixels of a symmetric body seen from behind do not.
     """
+
+    FEATURES_PER_JOINT = 7  # x, y, score, x and y relative to the frame's joints, motion in x and y
 
     def __init__(self, config: MacmConfig):
         super().__init__()
         width = config.motion_encoder_hidden_size
-        self.frame_embedding = nn.Linear(config.motion_num_joints * 5, width)
+        num_inputs = config.motion_num_joints * self.FEATURES_PER_JOINT
+        self.input_norm = nn.LayerNorm(num_inputs)
+        self.frame_embedding = nn.Linear(num_inputs, width)
+        self.temporal_conv = nn.Sequential(
+            nn.Conv1d(width, width, 3, padding=1),
+            nn.GELU(),
+            nn.Conv1d(width, width, 3, padding=1),
+            nn.GELU(),
+        )
         self.position_embedding = nn.Embedding(config.motion_max_frames, width)
         layer = nn.TransformerEncoderLayer(
             width,
@@ -185,8 +196,21 @@ class MacmJointMotionEncoder(nn.Module):
         self.norm = nn.LayerNorm(width)
         self.slot_embedding = nn.Parameter(torch.zeros(tokens_per_frame(config), width))
 
+    @staticmethod
+    def frame_features(motion_joints: torch.Tensor) -> torch.Tensor:
+        """`(B, F, K, 3)` normalised joints -> `(B, F, K * 7)` per-frame vectors (unseen joints contribute zeros)."""
+        xy, score = motion_joints[..., :2], motion_joints[..., 2:]
+        seen = (score > 0).to(xy.dtype)
+        count = seen.sum(dim=2, keepdim=True).clamp_min(1.0)
+        centre = (xy * seen).sum(dim=2, keepdim=True) / count
+        pose = (xy - centre) * seen
+        previous_xy = torch.cat([xy[:, :1], xy[:, :-1]], dim=1)
+        previous_seen = torch.cat([seen[:, :1], seen[:, :-1]], dim=1)
+        velocity = (xy - previous_xy) * seen * previous_seen
+        return torch.cat([xy, score, pose, velocity], dim=-1).flatten(2)
+
     def encode_frames(self, motion_joints: torch.Tensor) -> torch.Tensor:
-        """`(B, F, K, 3)` normalised joints -> `(B, F, width)` one vector per frame."""
+        """`(B, F, K, 3)` normalised joints -> `(B, F, width)` one vector per frame, aware of the whole clip."""
         if motion_joints.dim() != 4 or motion_joints.shape[-1] != 3:
             raise ValueError(
                 f"`motion_joints` must have shape (batch, frames, joints, 3), got {tuple(motion_joints.shape)}"
@@ -197,14 +221,10 @@ class MacmJointMotionEncoder(nn.Module):
                 f"`motion_joints` has {num_frames} frames; this encoder covers at most "
                 f"{self.position_embedding.num_embeddings} (config.motion_max_frames)"
             )
-        xy, score = motion_joints[..., :2], motion_joints[..., 2:]
-        seen = (score > 0).to(xy.dtype)
-        # motion since the previous frame, only where the joint was seen in both
-        velocity = (xy - torch.cat([xy[:, :1], xy[:, :-1]], dim=1)) * seen * torch.cat([seen[:, :1], seen[:, :-1]], 1)
-        frames = torch.cat([xy, score, velocity], dim=-1).flatten(2)  # (B, F, K * 5)
+        hidden = self.frame_embedding(self.input_norm(self.frame_features(motion_joints)))
+        hidden = hidden + self.temporal_conv(hidden.transpose(1, 2)).transpose(1, 2)
         positions = torch.arange(num_frames, device=motion_joints.device)
-        hidden = self.frame_embedding(frames) + self.position_embedding(positions)
-        return self.norm(self.layers(hidden))
+        return self.norm(self.layers(hidden + self.position_embedding(positions)))
 
     def forward(self, motion_joints: torch.Tensor) -> torch.Tensor:
         """`(B, F, K, 3)` -> `(B * F, tokens per frame, width)`, laid out as the vision tower's frames are."""

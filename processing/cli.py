@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-pickle", action="store_true", help="allow loading a pickled .pkl SMPL model (only files you trust)"
     )
-    parser.add_argument(
-        "--alpha", type=float, default=0.6, help="opacity of the drawn body on overlays (default 0.6)"
-    )
+    parser.add_argument("--alpha", type=float, default=0.6, help="opacity of the drawn body on overlays (default 0.6)")
     parser.add_argument(
         "--motion-style",
         choices=MOTION_FRAME_STYLES,
@@ -108,7 +108,7 @@ def _fail(video: Path, reason: str, code: int) -> int:
 
 def run_motion(args: argparse.Namespace) -> int:
     """The `motion` subcommand. Returns the exit status."""
-    from .pipeline import BodyRecoveryError, extract_motion
+    from .pipeline import BodyRecoveryError
     from .pose import PoseBackendUnavailableError
     from .video import VideoDecodeError
 
@@ -118,27 +118,21 @@ def run_motion(args: argparse.Namespace) -> int:
         return _fail(args.smpl_dir, "--smpl-dir does not exist", EXIT_BAD_INPUT)
     if not 0.0 <= args.alpha <= 1.0:
         return _fail(args.video, f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT)
-    try:
-        result = extract_motion(
-            args.video,
-            backend=args.backend,
-            num_keyframes=args.num_keyframes,
-            stride=args.stride,
-            smpl_dir=args.smpl_dir,
-            allow_pickle=args.allow_pickle,
-            cache=not args.no_cache,
-            progress=not args.no_progress,
-            overlay_path=None if args.no_overlay else args.out / "overlay.mp4",
-            alpha=args.alpha,
-            motion_frame_settings=MotionFrameSettings(args.motion_style, args.alpha, args.motion_size),
-        )
-    except VideoDecodeError as error:
-        return _fail(args.video, str(error), EXIT_BAD_INPUT)
-    except PoseBackendUnavailableError as error:
-        return _fail(args.video, str(error), EXIT_UNAVAILABLE)
-    except BodyRecoveryError as error:
-        return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
-    write_motion_result(result, args.out)
+    # Everything is written to a staging folder first, so a failure leaves no half-written --out behind.
+    with tempfile.TemporaryDirectory(prefix="macm-motion-") as staging:
+        staging = Path(staging)
+        try:
+            result = _extract(args, staging / "overlay.mp4")
+        except VideoDecodeError as error:
+            return _fail(args.video, str(error), EXIT_BAD_INPUT)
+        except PoseBackendUnavailableError as error:
+            return _fail(args.video, str(error), EXIT_UNAVAILABLE)
+        except BodyRecoveryError as error:
+            return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+        write_motion_result(result, staging)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for path in staging.iterdir():
+            shutil.move(path, args.out / path.name)
     summary = result.summary
     if summary["no_person"]:
         logger.warning("%s: no person found; keyframes sampled uniformly (flagged in summary.json)", args.video)
@@ -151,3 +145,21 @@ def run_motion(args: argparse.Namespace) -> int:
         args.out,
     )
     return 0
+
+
+def _extract(args: argparse.Namespace, overlay_path: Path):
+    from .pipeline import extract_motion
+
+    return extract_motion(
+        args.video,
+        backend=args.backend,
+        num_keyframes=args.num_keyframes,
+        stride=args.stride,
+        smpl_dir=args.smpl_dir,
+        allow_pickle=args.allow_pickle,
+        cache=not args.no_cache,
+        progress=not args.no_progress,
+        overlay_path=None if args.no_overlay else overlay_path,
+        alpha=args.alpha,
+        motion_frame_settings=MotionFrameSettings(args.motion_style, args.alpha, args.motion_size),
+    )

@@ -136,8 +136,8 @@ def pairwise_pose_distances(
 
 def segment_bounds(num_frames: int, num_segments: int) -> np.ndarray:
     """`num_segments + 1` boundaries cutting `range(num_frames)` into equal, non-empty segments (needs
-    `num_segments <= num_frames`)."""
-    return np.round(np.linspace(0, num_frames, num_segments + 1)).astype(np.int64)
+    `num_segments <= num_frames`); segment `k`'s middle is `uniform_indices(num_frames, num_segments)[k]`."""
+    return np.floor(np.arange(num_segments + 1) * num_frames / num_segments).astype(np.int64)
 
 
 def _nearest_middle(score: np.ndarray, frames: np.ndarray) -> int:
@@ -190,12 +190,13 @@ def select_keyframes(
     coords, visible = normalize_keypoints(keypoints, keypoint_names, min_score)
     has_person = visible.sum(axis=1) >= MIN_VISIBLE_JOINTS
     bounds = segment_bounds(num_frames, num_keyframes)
+    middles = uniform_indices(num_frames, num_keyframes)
     selected, previous = [], None
-    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+    for begin, end, middle in zip(bounds[:-1], bounds[1:], middles, strict=True):
         frames = np.arange(begin, end)
         candidates = frames[has_person[frames]]
         if len(candidates) == 0:
-            selected.append(int(frames[(len(frames) - 1) // 2]))
+            selected.append(int(middle))
             continue
         previous = _segment_keyframe(coords, visible, candidates, previous)
         selected.append(previous)

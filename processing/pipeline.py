@@ -2,17 +2,19 @@
 
 ```
 video --decode (streaming)--> candidate frames --pose backend--> PoseTrack --sampler--> keyframe indices
-      --second pass--> keyframe RGB (+ overlay video) --body recovery + renderer--> motion frames
+      --kept frames--> keyframe RGB --body recovery + renderer--> motion frames (--> overlay video)
 ```
 
-Frames are decoded twice rather than kept: the first pass runs pose estimation on each candidate
-frame and drops it; the second fetches only the keyframes (and, when asked, draws the skeleton on
-every candidate frame into an overlay video). Pose tracks and keyframe choices are cached per
-(video content, settings), see `macm.processing.cache`.
+Frames are decoded once: the pose pass keeps the candidate frames while they fit in
+`MAX_KEPT_FRAME_BYTES` (a 10 s 720p clip does), and the keyframes and the overlay video are taken
+from them; a longer clip is decoded again for them instead. The overlay video, which is for people
+and not for the model, is written last, after the motion frames. Pose tracks and keyframe choices
+are cached per (video content, settings), see `macm.processing.cache`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -29,10 +31,18 @@ from .cache import MotionCache, cache_key, file_sha256
 from .keyframes import DEFAULT_MIN_SCORE, sample_keyframes
 from .motion_frames import MotionFrameSettings, render_motion_frames
 from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
+from .pose.people import DEFAULT_MIN_HEIGHT
 from .render import DEFAULT_ALPHA, OverlayVideoWriter, draw_capsules
-from .video import VideoDecodeError, VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
+from .video import VideoInfo, default_stride, iter_frames, prefetch, probe_video, read_frames
 
-__all__ = ["BodyRecoveryError", "MotionResult", "extract_motion", "motion_cache_key", "summarize_track"]
+__all__ = [
+    "BodyRecoveryError",
+    "MotionResult",
+    "extract_motion",
+    "motion_cache_key",
+    "plan_candidates",
+    "summarize_track",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +118,18 @@ def _keyframe_keypoints(track: PoseTrack, rows: np.ndarray) -> np.ndarray:
     return keypoints
 
 
+def _min_person_height(track: PoseTrack) -> float | None:
+    """The relative height from which `track.person_counts` counts people (`None` for tracks without heights)."""
+    return None if track.person_heights is None else float(track.extras.get("min_person_height", DEFAULT_MIN_HEIGHT))
+
+
 def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
     """Per-clip statistics of a pose track, used for reporting and for filtering clips.
 
     Returns:
         `dict` with `backend`, `duration`, `fps`, `stride`, `num_candidate_frames`, `person_counts` (per
-        candidate frame), `person_fraction` (frames with a main person), `single_person_fraction` (frames
+        candidate frame, counting people at least `other_person_min_height` of the main person's height),
+        `person_fraction` (frames with a main person), `single_person_fraction` (frames
         with exactly one person), `body_visible_fraction` (frames with >= 12 COCO body keypoints scored
         > 0.5), `face_visible_fraction` (>= 2 COCO face points scored > 0.5), `fully_visible_fraction`
         (both), `bbox_area_fraction` (mean main-person box area over frame area, frames with a person),
@@ -143,6 +159,7 @@ def summarize_track(track: PoseTrack, video: VideoInfo, stride: int) -> dict:
         "stride": int(stride),
         "num_candidate_frames": track.num_frames,
         "person_counts": counts.tolist(),
+        "other_person_min_height": _min_person_height(track),
         "person_fraction": float(has_person.sum() / num),
         "single_person_fraction": float((counts == 1).sum() / num),
         "body_visible_fraction": float(body.sum() / num),
@@ -170,8 +187,35 @@ def _resolve_backend(backend: str | PoseBackend, backend_kwargs: dict | None) ->
     return get_pose_backend(backend, **(backend_kwargs or {}))
 
 
-def _run_pose(video_path: Path, info: VideoInfo, backend: PoseBackend, stride: int, progress: bool) -> PoseTrack:
-    frames = prefetch(iter_frames(video_path, stride=stride))  # decode the next frames while pose runs
+# Candidate frames kept in memory during the pose pass, so keyframes and the overlay need no second decode: a 10 s
+# 1280x720 clip at 10 candidate frames per second is 276 MB. A longer clip is decoded again instead.
+MAX_KEPT_FRAME_BYTES = 512 * 2**20
+
+
+class _KeptFrames:
+    """Passes `(frame_index, timestamp, rgb)` through and keeps the RGB frames while they fit in `max_bytes`."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self.frames: dict[int, np.ndarray] | None = {}
+        self._bytes = 0
+
+    def keep(self, frames):
+        for item in frames:
+            if self.frames is not None:
+                self._bytes += item[2].nbytes
+                if self._bytes <= self.max_bytes:
+                    self.frames[item[0]] = item[2]
+                else:
+                    logger.info("Candidate frames exceed %d MiB: keyframes are decoded again", self.max_bytes >> 20)
+                    self.frames = None
+            yield item
+
+
+def _run_pose(
+    video_path: Path, info: VideoInfo, backend: PoseBackend, stride: int, progress: bool, kept: _KeptFrames
+) -> PoseTrack:
+    frames = prefetch(kept.keep(iter_frames(video_path, stride=stride)))  # decode ahead while pose runs
     total = math.ceil(info.num_frames / stride) if info.num_frames else None
     try:
         with tqdm(frames, total=total, desc=f"pose ({backend.name})", unit="frame", disable=not progress) as bar:
@@ -187,38 +231,38 @@ def _draw_row(rgb: np.ndarray, track: PoseTrack, row: int, alpha: float) -> np.n
     return draw_capsules(rgb, track.keypoints[row], track.keypoint_names, alpha=alpha, world_keypoints=world)
 
 
-def _second_pass(
+def _second_pass(video_path: Path, track: PoseTrack, keyframe_rows: np.ndarray, kept: _KeptFrames) -> list[np.ndarray]:
+    """Keyframe RGB images, from the frames kept by the pose pass when it could keep them all."""
+    wanted = [int(index) for index in track.frame_indices[keyframe_rows]]
+    if kept.frames is not None and all(index in kept.frames for index in wanted):
+        return [kept.frames[index] for index in wanted]
+    return read_frames(video_path, wanted)
+
+
+def _write_overlay(
     video_path: Path,
     track: PoseTrack,
     stride: int,
-    keyframe_rows: np.ndarray,
-    overlay_path: str | os.PathLike | None,
-    overlay_fps: float,
+    overlay_path: str | os.PathLike,
+    fps: float,
     alpha: float,
+    kept: _KeptFrames,
     progress: bool,
-) -> list[np.ndarray]:
-    """Keyframe RGB images; with `overlay_path`, also the skeleton drawn on every candidate frame into a video."""
-    wanted = [int(index) for index in track.frame_indices[keyframe_rows]]
-    if overlay_path is None:
-        return read_frames(video_path, wanted)
+) -> None:
+    """The skeleton drawn on every candidate frame, as a video for people to look at (the model never reads it)."""
     row_of = {int(index): row for row, index in enumerate(track.frame_indices)}
-    wanted_set = set(wanted)
-    found: dict[int, np.ndarray] = {}
-    frames = prefetch(iter_frames(video_path, stride=stride))
-    with OverlayVideoWriter(overlay_path, fps=overlay_fps) as writer, closing(frames):
+    if kept.frames is not None and len(kept.frames) == track.num_frames:
+        frames = contextlib.nullcontext(((index, 0.0, rgb) for index, rgb in kept.frames.items()))
+    else:
+        frames = closing(prefetch(iter_frames(video_path, stride=stride)))
+    # ultrafast: the overlay is for looking at, and encoding it should not cost more than the pose work it shows.
+    with OverlayVideoWriter(overlay_path, fps=fps, preset="ultrafast") as writer, frames as source:
         for frame_index, _, rgb in tqdm(
-            frames, total=track.num_frames, desc="overlay", unit="frame", disable=not progress
+            source, total=track.num_frames, desc="overlay", unit="frame", disable=not progress
         ):
             row = row_of.get(frame_index)
-            if row is None:
-                continue
-            writer.write(_draw_row(rgb, track, row, alpha))
-            if frame_index in wanted_set:
-                found[frame_index] = rgb
-    missing = sorted(wanted_set - found.keys())
-    if missing:
-        raise VideoDecodeError(f"{video_path}: keyframes {missing[:5]} could not be decoded again")
-    return [found[index] for index in wanted]
+            if row is not None:
+                writer.write(_draw_row(rgb, track, row, alpha))
 
 
 class BodyRecoveryError(ValueError):
@@ -270,6 +314,39 @@ def motion_cache_key(
     return cache_key(file_sha256(video_path), settings)
 
 
+def plan_candidates(
+    num_frames: int, stride: int, num_keyframes: int, path: str | os.PathLike = "", warn_stride: bool = True
+) -> tuple[int, int]:
+    """Clamp a stride and keyframe count to what a clip of `num_frames` frames can give, warning when anything changes.
+
+    A stride longer than the clip becomes the clip's length (one candidate frame; `warn_stride=False` for a default
+    stride the user did not choose); more keyframes than candidate frames become one keyframe per candidate frame.
+
+    Returns:
+        `(stride, num_keyframes)`.
+    """
+    num_frames = max(1, int(num_frames))
+    if stride > num_frames:
+        logger.log(
+            logging.WARNING if warn_stride else logging.DEBUG,
+            "%s: stride %d is longer than the clip (%d frames); using stride %d",
+            path,
+            stride,
+            num_frames,
+            num_frames,
+        )
+        stride = num_frames
+    candidates = math.ceil(num_frames / stride)
+    if num_keyframes > candidates:
+        logger.warning(
+            "%s: %d keyframes asked but stride %d leaves %d candidate frame%s of %d frames; sampling %d keyframe%s",
+            path, num_keyframes, stride, candidates, "" if candidates == 1 else "s", num_frames, candidates,
+            "" if candidates == 1 else "s",
+        )  # fmt: skip
+        num_keyframes = candidates
+    return stride, num_keyframes
+
+
 def extract_motion(
     video_path: str | os.PathLike,
     backend: str | PoseBackend = "blazepose",
@@ -291,8 +368,10 @@ def extract_motion(
         video_path (`str` or `os.PathLike`): the clip.
         backend (`str` or `PoseBackend`, *optional*, defaults to `"blazepose"`): a registered backend name
             (see `macm.processing.pose.POSE_BACKENDS`) or a ready backend instance.
-        num_keyframes (`int`, *optional*, defaults to 16): keyframes to sample (fewer when the clip is shorter).
-        stride (`int`, *optional*): candidate-frame stride; defaults to keeping candidates at or below ~10 fps.
+        num_keyframes (`int`, *optional*, defaults to 16): keyframes to sample; clamped, with a warning, to the
+            number of candidate frames.
+        stride (`int`, *optional*): candidate-frame stride; defaults to keeping candidates at or below ~10 fps. A
+            stride longer than the clip is clamped to its length (see `plan_candidates`).
         smpl_dir (`str` or `os.PathLike`, *optional*): an SMPL model directory; without it the body is drawn
             as part-coloured limb capsules.
         allow_pickle (`bool`, *optional*, defaults to `False`): allow loading a pickled (`.pkl`) SMPL model.
@@ -329,7 +408,9 @@ def extract_motion(
     start = time.perf_counter()
     video_path = Path(video_path)
     info = probe_video(video_path)
-    stride = stride or default_stride(info.fps)
+    stride, num_keyframes = plan_candidates(
+        info.num_frames, stride or default_stride(info.fps), num_keyframes, video_path
+    )
     backend_name = backend.name if isinstance(backend, PoseBackend) else str(backend)
 
     store = cache if isinstance(cache, MotionCache) else (MotionCache() if cache else None)
@@ -341,12 +422,13 @@ def extract_motion(
     timings["probe"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    kept = _KeptFrames(MAX_KEPT_FRAME_BYTES if cached is None else 0)
     if cached is not None:
         track, saved = cached
         keyframe_rows = np.asarray(saved["track_indices"], dtype=np.int64)
         logger.info("Pose track of %s loaded from cache", video_path)
     else:
-        track = _run_pose(video_path, info, _resolve_backend(backend, backend_kwargs), stride, progress)
+        track = _run_pose(video_path, info, _resolve_backend(backend, backend_kwargs), stride, progress, kept)
         timings["pose"] = time.perf_counter() - start
         start = time.perf_counter()
         coco = _coco_view(track)
@@ -364,9 +446,8 @@ def extract_motion(
         )
 
     start = time.perf_counter()
-    overlay_fps = info.fps / stride if info.fps > 0 else 10.0
-    keyframes = _second_pass(video_path, track, stride, keyframe_rows, overlay_path, overlay_fps, alpha, progress)
-    timings["keyframe_decode" if overlay_path is None else "keyframe_decode_and_overlay"] = time.perf_counter() - start
+    keyframes = _second_pass(video_path, track, keyframe_rows, kept)
+    timings["keyframe_decode"] = time.perf_counter() - start
 
     summary = summarize_track(track, info, stride)
     if summary["no_person"]:
@@ -386,6 +467,11 @@ def extract_motion(
         keyframes, keypoints, track.keypoint_names, settings, world, meshes, min_score=min_score
     )
     timings["body_and_render"] = time.perf_counter() - start
+    if overlay_path is not None:
+        start = time.perf_counter()
+        overlay_fps = info.fps / stride if info.fps > 0 else 10.0
+        _write_overlay(video_path, track, stride, overlay_path, overlay_fps, alpha, kept, progress)
+        timings["overlay"] = time.perf_counter() - start
 
     return MotionResult(
         video=info,

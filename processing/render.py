@@ -234,7 +234,8 @@ class OverlayVideoWriter:
         if not fps or fps <= 0 or not np.isfinite(fps):
             raise ValueError(f"`fps` must be positive, got {fps}")
         self.path = Path(path)
-        self.fps = Fraction(fps).limit_denominator(1001)
+        # 1001 keeps NTSC rates exact; a rate below 1/2002 fps (a huge stride) would round to 0, so those keep more.
+        self.fps = Fraction(fps).limit_denominator(max(1001, int(2 / fps) + 1))
         self.codec = _encoder_name()
         self.crf = crf
         self.preset = preset

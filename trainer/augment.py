@@ -13,13 +13,16 @@ SCORE_RANGE = (0.5, 1.0)
 
 
 def jitter_keypoints(keypoints: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
-    """`(F, K, 3)` pixel keypoints with Gaussian position noise of `noise` body heights (the clip's median height
-    of its joints), estimator-like scores and a few joints dropped (score below 0.3)."""
+    """Pixel keypoints `(..., F, K, 3)` (one clip or a batch) with Gaussian position noise of `noise` body heights
+    (each clip's median height of its joints), estimator-like scores and a few joints dropped (score below 0.3).
+    Joints scored 0 (not found) stay unfound."""
     keypoints = np.array(keypoints, dtype=np.float64)
-    height = np.median(keypoints[..., 1].max(axis=1) - keypoints[..., 1].min(axis=1))
-    keypoints[..., :2] += rng.normal(0.0, noise * max(float(height), 1.0), keypoints[..., :2].shape)
-    score = rng.uniform(*SCORE_RANGE, keypoints.shape[:2])
-    dropped = rng.random(keypoints.shape[:2]) < DROP_RATE
+    y = keypoints[..., 1]
+    height = np.median(y.max(axis=-1) - y.min(axis=-1), axis=-1)  # (...,)
+    sigma = noise * np.maximum(height, 1.0)[..., None, None, None]
+    keypoints[..., :2] += rng.normal(0.0, 1.0, keypoints[..., :2].shape) * sigma
+    score = rng.uniform(*SCORE_RANGE, keypoints.shape[:-1])
+    dropped = rng.random(keypoints.shape[:-1]) < DROP_RATE
     score[dropped] = rng.uniform(0.0, 0.3, int(dropped.sum()))
     keypoints[..., 2] = np.where(keypoints[..., 2] > 0, score, 0.0)
     return keypoints

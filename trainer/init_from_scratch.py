@@ -66,6 +66,9 @@ def init_from_scratch(
     text_mlp_ratio: int = 4,
     num_keyframes: int = 16,
     seed: int = 0,
+    motion_encoder: str = "vision_tower",
+    motion_hidden: int = 128,
+    motion_layers: int = 2,
 ):
     """Write an M-ACM folder with random weights, sized for CPU training. Returns `(model, processor)`."""
     import torch
@@ -101,7 +104,11 @@ def init_from_scratch(
         motion_token_id=tokenizer.convert_tokens_to_ids("<motion>"),
         tie_word_embeddings=True,
         num_keyframes=num_keyframes,
-        motion_overlay_style="capsules",
+        motion_frame_style="mask",
+        motion_encoder=motion_encoder,
+        motion_encoder_hidden_size=motion_hidden,
+        motion_encoder_layers=motion_layers,
+        motion_encoder_heads=max(1, motion_hidden // 32),
     )
     torch.manual_seed(seed)
     model = MacmForConditionalGeneration(config)
@@ -144,6 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-mlp-ratio", type=int, default=4, help="LM intermediate size / hidden size")
     parser.add_argument("--num-keyframes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--motion-encoder",
+        choices=("vision_tower", "joints"),
+        default="vision_tower",
+        help="what reads the motion pathway: the motion frames through the tower, or the joint sequence",
+    )
+    parser.add_argument("--motion-hidden", type=int, default=128, help="width of the joints motion encoder")
+    parser.add_argument("--motion-layers", type=int, default=2, help="transformer layers of the joints encoder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.synthmotion:
@@ -155,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     init_from_scratch(
         words, args.out, args.image_size, args.patch_size, args.vision_hidden, args.vision_layers,
         args.text_hidden, args.text_layers, args.text_mlp_ratio, args.num_keyframes, args.seed,
+        args.motion_encoder, args.motion_hidden, args.motion_layers,
     )  # fmt: skip
     return 0
 

@@ -95,6 +95,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     motion.add_argument("--motion-size", type=positive_int, default=None, help="side of the masks (default 256)")
     paper = parser.add_argument_group("filters (defaults: the paper's thresholds)")
     paper.add_argument("--single-person-fraction", type=_fraction, default=filters.single_person_fraction)
+    paper.add_argument(
+        "--other-person-height",
+        type=float,
+        default=filters.other_person_min_height,
+        help="another person counts from this share of the main person's height (default 0.5)",
+    )
     paper.add_argument("--min-keypoints", type=int, default=filters.min_keypoints, help="of COCO-17 (default 12)")
     paper.add_argument("--min-face-keypoints", type=int, default=filters.min_face_keypoints)
     paper.add_argument("--keypoint-score", type=_fraction, default=filters.keypoint_score)
@@ -145,6 +151,7 @@ def _config(args: argparse.Namespace):
         ),
         filters=FilterConfig(
             single_person_fraction=args.single_person_fraction,
+            other_person_min_height=args.other_person_height,
             min_keypoints=args.min_keypoints,
             min_face_keypoints=args.min_face_keypoints,
             keypoint_score=args.keypoint_score,

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..pose.people import DEFAULT_MIN_HEIGHT, count_people
 from ..pose.types import PoseTrack
 
 __all__ = ["FILTER_NAMES", "FilterConfig", "FilterResult", "apply_filters", "clip_statistics", "movement_score"]
@@ -34,6 +35,9 @@ class FilterConfig:
     Args:
         single_person_fraction (`float`, *optional*, defaults to 0.9): a clip needs exactly one person in more than
             this share of its frames.
+        other_person_min_height (`float`, *optional*, defaults to 0.5): another person counts against the
+            single-person filter from this share of the main person's height (`PoseTrack.person_heights`), so
+            far-away spectators do not reject a clip.
         min_keypoints (`int`, *optional*, defaults to 12): keypoints (of COCO-17) scored above `keypoint_score` a
             frame needs.
         min_face_keypoints (`int`, *optional*, defaults to 2): face points (nose, eyes, ears) above `keypoint_score`.
@@ -46,6 +50,7 @@ class FilterConfig:
     """
 
     single_person_fraction: float = 0.9
+    other_person_min_height: float = DEFAULT_MIN_HEIGHT
     min_keypoints: int = 12
     min_face_keypoints: int = 2
     keypoint_score: float = 0.5
@@ -62,6 +67,8 @@ class FilterConfig:
             raise ValueError(f"`min_keypoints` must be in [0, 17] (COCO-17), got {self.min_keypoints}")
         if not 0 <= self.min_face_keypoints <= 5:
             raise ValueError(f"`min_face_keypoints` must be in [0, 5], got {self.min_face_keypoints}")
+        if not self.other_person_min_height >= 0:
+            raise ValueError(f"`other_person_min_height` must be non-negative, got {self.other_person_min_height}")
         if self.min_movement < 0:
             raise ValueError(f"`min_movement` must be non-negative, got {self.min_movement}")
 
@@ -112,9 +119,12 @@ def clip_statistics(track: PoseTrack, config: FilterConfig) -> dict:
     coco = track.to_coco17()
     num = max(1, coco.num_frames)
     scores = coco.keypoints[..., 2]
-    # One person: the main person is there and the detector saw no one else. BlazePose's detector may miss a person
-    # its landmark tracker still follows (count 0); that frame still shows one person.
-    single = coco.has_person & (np.asarray(coco.person_counts) <= 1)
+    # One person: the main person is there and nobody else at least `other_person_min_height` of their height.
+    if coco.person_heights is not None:
+        counts = count_people(coco.person_heights, config.other_person_min_height)
+    else:
+        counts = np.asarray(coco.person_counts)
+    single = coco.has_person & (counts <= 1)
     keypoints_ok = (scores > config.keypoint_score).sum(axis=1) >= config.min_keypoints
     face_ok = (scores[:, :5] > config.keypoint_score).sum(axis=1) >= config.min_face_keypoints
     height, width = coco.image_size

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .people import DEFAULT_MIN_HEIGHT, count_people, relative_heights
 from .types import PersonPose, PoseTrack
 
 __all__ = ["PoseBackend", "select_main_person"]
@@ -43,6 +44,8 @@ class PoseBackend(ABC):
     name: str = ""
     keypoint_names: tuple[str, ...] = ()
     has_world_keypoints: bool = False
+    # Others count in `PoseTrack.person_counts` from this share of the main person's height (`people.count_people`).
+    min_person_height: float = DEFAULT_MIN_HEIGHT
 
     @abstractmethod
     def detect(self, image: np.ndarray) -> list[PersonPose]:
@@ -55,6 +58,17 @@ class PoseBackend(ABC):
             `list[PersonPose]`: every person found, keypoints in `keypoint_names` order, in frame pixels.
         """
 
+    def person_heights(self, people: list[PersonPose], main: PersonPose | None) -> np.ndarray:
+        """Heights of the people in the last frame relative to `main` (`people.relative_heights`), from their boxes.
+
+        Backends that see more people than they return (BlazePose returns its main person only) override this.
+        """
+
+        def height(person: PersonPose) -> float:
+            return float(person.bbox[3] - person.bbox[1])
+
+        return relative_heights(None if main is None else height(main), [height(p) for p in people if p is not main])
+
     def reset(self) -> None:  # noqa: B027 (optional hook: stateless backends have nothing to forget)
         """Forget tracking state before a new clip."""
 
@@ -66,7 +80,7 @@ class PoseBackend(ABC):
         """Run the backend over `(frame_index, timestamp, rgb)` triples and follow the main person."""
         self.reset()
         num_keypoints = len(self.keypoint_names)
-        indices, times, keypoints, world, counts, boxes = [], [], [], [], [], []
+        indices, times, keypoints, world, heights, boxes = [], [], [], [], [], []
         previous_bbox = None
         for frame_index, timestamp, image in frames:
             image_size = image_size or (int(image.shape[0]), int(image.shape[1]))
@@ -74,7 +88,7 @@ class PoseBackend(ABC):
             main = select_main_person(people, previous_bbox)
             indices.append(frame_index)
             times.append(timestamp)
-            counts.append(len(people))
+            heights.append(self.person_heights(people, main))
             if main is None:
                 keypoints.append(
                     np.concatenate([np.full((num_keypoints, 2), np.nan), np.zeros((num_keypoints, 1))], 1)
@@ -90,14 +104,19 @@ class PoseBackend(ABC):
                 previous_bbox = main.bbox
         if not indices:
             raise ValueError("No frames to run pose estimation on: the clip decoded to zero frames")
+        person_heights = np.full((len(heights), max(1, *map(len, heights))), np.nan, dtype=np.float32)
+        for row, values in enumerate(heights):
+            person_heights[row, : len(values)] = values
         return PoseTrack(
             frame_indices=np.asarray(indices, dtype=np.int64),
             timestamps=np.asarray(times, dtype=np.float64),
             keypoints=np.stack(keypoints).astype(np.float32),
             keypoint_names=tuple(self.keypoint_names),
             image_size=image_size,
-            person_counts=np.asarray(counts, dtype=np.int64),
+            person_counts=count_people(person_heights, self.min_person_height),
             bboxes=np.stack(boxes).astype(np.float32),
             world_keypoints=np.stack(world).astype(np.float32) if self.has_world_keypoints else None,
             backend=self.name,
+            person_heights=person_heights,
+            extras={"min_person_height": self.min_person_height},
         )

@@ -64,10 +64,14 @@ class PoseTrack:
         keypoints (`np.ndarray` of shape `(F, K, 3)`): x, y in pixels and score.
         keypoint_names (`tuple[str, ...]` of length `K`): the backend's keypoint layout.
         image_size (`tuple[int, int]`): (height, width) of the frames, after rotation metadata is applied.
-        person_counts (`np.ndarray` of shape `(F,)`): number of people the detector found per frame.
+        person_counts (`np.ndarray` of shape `(F,)`): people per frame, counting only those at least
+            `people.DEFAULT_MIN_HEIGHT` (half) of the main person's height (see `macm.processing.pose.people`).
         bboxes (`np.ndarray` of shape `(F, 4)`): main person's x0, y0, x1, y1.
         world_keypoints (`np.ndarray` of shape `(F, K, 3)`, *optional*): metric 3D joints when the backend has them.
         backend (`str`): name of the backend that produced the track.
+        person_heights (`np.ndarray` of shape `(F, P)`, *optional*): heights of the people seen in each frame
+            relative to the main person's (1.0 for the main person, tallest first; relative to the tallest when no
+            main person is followed), NaN-padded; `people.count_people` recounts them for any height threshold.
     """
 
     frame_indices: np.ndarray
@@ -80,6 +84,7 @@ class PoseTrack:
     world_keypoints: np.ndarray | None = None
     backend: str = ""
     extras: dict = field(default_factory=dict)
+    person_heights: np.ndarray | None = None
 
     def __post_init__(self):
         if self.keypoints.ndim != 3 or self.keypoints.shape[2] != 3:
@@ -89,8 +94,8 @@ class PoseTrack:
             raise ValueError(
                 f"`keypoint_names` has {len(self.keypoint_names)} names but `keypoints` has {num_keypoints} keypoints"
             )
-        for name in ("frame_indices", "timestamps", "person_counts", "bboxes"):
-            if len(getattr(self, name)) != num_frames:
+        for name in ("frame_indices", "timestamps", "person_counts", "bboxes", "person_heights"):
+            if getattr(self, name) is not None and len(getattr(self, name)) != num_frames:
                 raise ValueError(
                     f"`{name}` has {len(getattr(self, name))} rows but `keypoints` has {num_frames} frames"
                 )
@@ -120,6 +125,7 @@ class PoseTrack:
             bboxes=self.bboxes,
             world_keypoints=None if self.world_keypoints is None else self.world_keypoints[:, index],
             backend=self.backend,
+            person_heights=self.person_heights,
         )
 
     def save_npz(self, path: str | Path) -> None:
@@ -135,6 +141,8 @@ class PoseTrack:
         }
         if self.world_keypoints is not None:
             arrays["world_keypoints"] = self.world_keypoints
+        if self.person_heights is not None:
+            arrays["person_heights"] = self.person_heights
         np.savez_compressed(path, **arrays)
 
     @classmethod
@@ -150,4 +158,5 @@ class PoseTrack:
                 bboxes=data["bboxes"],
                 world_keypoints=data.get("world_keypoints"),
                 backend=str(data["backend"]),
+                person_heights=data.get("person_heights"),
             )

@@ -1,6 +1,6 @@
 """The `blazepose` backend against MediaPipe's own outputs.
 
-`/work/shared/fixtures/blazepose_reference.json` (or `$MACM_FIXTURES/blazepose_reference.json`) holds what
+`tests/fixtures/blazepose_reference.json` (or `$MACM_FIXTURES/blazepose_reference.json`) holds what
 mediapipe 0.10.21's legacy Pose solution (static_image_mode=True, model_complexity=1) returned for two images of
 the scikit-image wheel. The model files come from the mediapipe wheel on PyPI (`pip download`), so these tests skip
 only when that download is impossible.
@@ -34,7 +34,9 @@ from macm.processing.pose.blazepose import (
 skimage_data = pytest.importorskip("skimage.data", reason="the reference images ship in the scikit-image wheel")
 pytest.importorskip("ai_edge_litert", reason="the blazepose backend runs on the ai-edge-litert runtime")
 
-FIXTURE_PATH = Path(os.environ.get("MACM_FIXTURES", "/work/shared/fixtures")) / "blazepose_reference.json"
+FIXTURE_PATH = (
+    Path(os.environ.get("MACM_FIXTURES", Path(__file__).parents[1] / "fixtures")) / "blazepose_reference.json"
+)
 
 # Acceptance thresholds: mean x/y error (fraction of the image size) on the landmarks MediaPipe saw as visible, share
 # of landmarks with the same visible/not-visible decision, mean world-landmark error in metres.
@@ -303,7 +305,7 @@ def test_empty_frame_has_no_person(blazepose_static):
 
 
 def test_track_follows_the_person(blazepose_model_paths, monkeypatch):
-    backend = BlazePoseBackend(blazepose_model_paths, count_people=False, num_threads=2)
+    backend = BlazePoseBackend(blazepose_model_paths, count_interval=0, num_threads=2)
     detector_calls = []
     original = backend.detect_poses
     monkeypatch.setattr(backend, "detect_poses", lambda image: detector_calls.append(1) or original(image))

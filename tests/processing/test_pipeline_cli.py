@@ -15,13 +15,19 @@ from macm.processing import cli as motion_cli
 from macm.processing import pipeline
 from macm.processing import pose as pose_module
 from macm.processing.cache import MotionCache, cache_key
+from macm.processing.motion_frames import MotionFrameSettings
 from macm.processing.pipeline import extract_motion
 from macm.processing.pose import PoseBackend, PoseBackendUnavailableError, PoseTrack, get_pose_backend
 
 
 def test_extract_motion(clip_person, clip_backend, clip_cache_dir, clip_pose_fn, tmp_path):
     result = extract_motion(
-        clip_person, backend=clip_backend, num_keyframes=6, progress=False, overlay_path=tmp_path / "overlay.mp4"
+        clip_person,
+        backend=clip_backend,
+        num_keyframes=6,
+        progress=False,
+        overlay_path=tmp_path / "overlay.mp4",
+        motion_frame_settings=MotionFrameSettings("overlay"),
     )
     assert result.stride == 3 and result.track.num_frames == 20 and clip_backend.calls == 20
     # keyframes: distinct candidate frames in temporal order, with their own timestamps and images
@@ -41,6 +47,21 @@ def test_extract_motion(clip_person, clip_backend, clip_cache_dir, clip_pose_fn,
     assert 0 < summary["bbox_area_fraction"] < 1 and summary["duration"] == pytest.approx(2.0, abs=0.05)
     with av.open(str(tmp_path / "overlay.mp4")) as container:
         assert sum(1 for _ in container.decode(video=0)) == 20
+
+
+def test_default_motion_frames_are_person_centred_masks(clip_person, clip_backend, clip_cache_dir, clip_pose_fn):
+    result = extract_motion(clip_person, backend=clip_backend, num_keyframes=4, progress=False, cache=False)
+    assert result.motion_frame_settings.style == "mask"
+    keypoints = result.keyframe_keypoints
+    assert keypoints.shape == (4, 17, 3) and (keypoints[..., 2] > 0).all()
+    for index, motion in zip(result.keyframe_indices, result.motion_frames, strict=True):
+        assert motion.shape == (256, 256, 3)
+        assert (motion[:8] == 0).all() and (motion[:, :8] == 0).all()  # plain background at the border
+        drawn = (motion.sum(axis=-1) > 0).mean()
+        assert 0.03 < drawn < 0.6  # the body fills a good part of the crop, not all of it
+        # the drawing follows the body: the left wrist is drawn where the crop maps it
+        np.testing.assert_allclose(keypoints[list(result.keyframe_indices).index(index), :, :2],
+                                   clip_pose_fn(int(index), 160, 120), atol=1e-3)  # fmt: skip
 
 
 def test_cache_skips_pose_work_and_keys_on_settings(clip_person, clip_backend, clip_cache_dir):
@@ -106,8 +127,8 @@ def test_no_person_clip_is_flagged_not_fatal(clip_empty_scene, clip_backend, cli
     assert result.summary["no_person"] and result.summary["flags"] == ["no_person"] and not result.has_person
     assert result.summary["person_counts"] == [0] * 10
     np.testing.assert_array_equal(result.keyframe_track_indices, [1, 3, 6, 8])  # uniform
-    for keyframe, motion in zip(result.keyframes, result.motion_frames, strict=True):
-        np.testing.assert_array_equal(keyframe, motion)
+    for motion in result.motion_frames:  # no body: plain masks
+        assert motion.shape == (256, 256, 3) and not motion.any()
 
 
 # ---------------------------------------------------------------- command line
@@ -136,7 +157,7 @@ def test_cli_writes_every_output(run_cli, clip_person, tmp_path, clip_backend):
     for i in range(5):
         motion = cv2.imread(str(out / f"motion_{i:03d}.png"))
         keyframe = cv2.imread(str(out / f"keyframe_{i:03d}.png"))
-        assert motion.shape == keyframe.shape == (120, 160, 3) and not np.array_equal(motion, keyframe)
+        assert keyframe.shape == (120, 160, 3) and motion.shape == (256, 256, 3) and motion.any()  # masks
     assert not (out / "motion_005.png").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["single_person_fraction"] == 1.0 and summary["fps"] == 30.0 and summary["backend"] == "stickfigure"
@@ -186,8 +207,9 @@ def test_cli_one_frame_clip(run_cli, clip_one_frame, tmp_path):
         "indices": [0],
         "timestamps": [0.0],
         "track_indices": [0],
-        "stride": 3,
+        "stride": 1,  # the default stride (3) is clamped to the one-frame clip
         "render_style": "capsules",
+        "motion_frames": {"style": "mask", "alpha": 0.6, "size": None},
     }
     assert (tmp_path / "motion_000.png").exists() and (tmp_path / "overlay.mp4").exists()
 
@@ -254,8 +276,15 @@ def test_extract_motion_with_smpl_mesh(clip_person, clip_backend, tmp_path):
     smpl_dir = tmp_path / "smpl"
     smpl_dir.mkdir()
     body.make_synthetic_smpl_npz(smpl_dir / "SMPL_NEUTRAL.npz", num_vertices=600)
+    overlay = MotionFrameSettings("overlay")
     result = extract_motion(
-        clip_person, backend=clip_backend, num_keyframes=2, smpl_dir=smpl_dir, cache=False, progress=False
+        clip_person,
+        backend=clip_backend,
+        num_keyframes=2,
+        smpl_dir=smpl_dir,
+        cache=False,
+        progress=False,
+        motion_frame_settings=overlay,
     )
     assert result.render_style == "mesh" and result.body.num_frames == 2
     for keyframe, motion in zip(result.keyframes, result.motion_frames, strict=True):
@@ -273,3 +302,15 @@ def test_extract_motion_validates_settings_before_any_work(clip_person, clip_bac
     with pytest.raises(ValueError, match=field):
         extract_motion(clip_person, backend=clip_backend, cache=False, progress=False, **kwargs)
     assert clip_backend.calls == 0
+
+
+def test_kept_frames_equal_a_second_decode(clip_person, clip_backend, tmp_path, monkeypatch):
+    kept = extract_motion(clip_person, backend=clip_backend, num_keyframes=5, cache=False, progress=False,
+                          overlay_path=tmp_path / "kept.mp4")  # fmt: skip
+    monkeypatch.setattr(pipeline, "MAX_KEPT_FRAME_BYTES", 1)  # nothing fits: keyframes and overlay decode again
+    decoded = extract_motion(clip_person, backend=clip_backend, num_keyframes=5, cache=False, progress=False,
+                             overlay_path=tmp_path / "decoded.mp4")  # fmt: skip
+    for a, b in zip(kept.keyframes + kept.motion_frames, decoded.keyframes + decoded.motion_frames, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with av.open(str(tmp_path / "kept.mp4")) as one, av.open(str(tmp_path / "decoded.mp4")) as two:
+        assert sum(1 for _ in one.decode(video=0)) == sum(1 for _ in two.decode(video=0)) == kept.track.num_frames
