@@ -6,7 +6,8 @@ macm eval --bench HMI-Bench/ --predictions preds.jsonl --out eval/ \
 ```
 
 writes to ``--out``: ``report.json`` (every number and the settings), ``report.md`` (ours beside the paper's rows),
-``radar.png`` (the five judged dimensions against the paper's M-ACM rows; only when a judge ran) and
+``captions.png`` (the caption metrics beside the paper's rows), ``radar.png`` (the five judged dimensions against
+the paper's M-ACM rows; only when a judge ran) and
 ``per_sample.jsonl`` (per video: prediction, references, caption metrics, judgement or its failure, true/false
 answers, judged open-ended answers, motion-grounded consistency). With ``--model`` the generated predictions are
 also written as ``predictions.jsonl`` (re-score them later with ``--predictions``).

@@ -2,8 +2,9 @@
 
 A judge is a backend that turns chat messages into text, plus a versioned prompt, a cache and a parser:
 
-- backends: `OpenAIJudge` (any OpenAI-compatible ``/v1/chat/completions`` server, e.g. vLLM or TGI; plain
-  `urllib`, ``temperature=0`` and a pinned ``seed``) and `TransformersJudge` (a local causal LM, greedy decoding);
+- backends: `OpenAIJudge` (any OpenAI-compatible ``/v1/chat/completions`` server, e.g. vLLM or TGI, through
+  `macm.processing.chat_client`; ``temperature=0`` and a pinned ``seed``) and `TransformersJudge` (a local causal
+  LM, greedy decoding);
 - prompts: ``prompts/<version>.md`` files with a small front matter, a ``## System`` and a ``## User`` section and
   ``{{reference}}`` / ``{{prediction}}`` placeholders (`load_prompt`);
 - `JudgeCache`: a JSON-lines file; a judgement is stored under sha256 of (prompt version, prompt text, judge model,
@@ -11,8 +12,9 @@ A judge is a backend that turns chat messages into text, plus a versioned prompt
 - `parse_dimension_scores`: JSON (also inside code fences or followed by prose), loose ``name: 7/10`` lines, values
   clamped to [0, 10];
 - `CaptionJudge`: scores captions (five dimensions) and open-ended answers (``judge_answer``, one 0-10 score with the
-  ``judge_qa_v1`` prompt); retries (exponential backoff) on transport and parse failures, then records the failure
-  in the result instead of raising, so one bad item never stops a benchmark run.
+  ``judge_qa_v1`` prompt); retries transport and parse failures with the chat client's `RetryPolicy` (the HMI
+  annotator's too), then records the failure and the last raw reply in the result instead of raising, so one bad
+  item never stops a benchmark run.
 """
 
 from __future__ import annotations
@@ -21,15 +23,14 @@ import hashlib
 import json
 import logging
 import re
-import time
-import urllib.error
-import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
+
+from ..processing.chat_client import ChatClient, ChatError, RetryPolicy
 
 __all__ = [
     "DIMENSIONS",
@@ -316,45 +317,14 @@ class OpenAIJudge(JudgeBackend):
         max_tokens: int = 512,
         timeout: float = 120.0,
     ):
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"url must start with http:// or https://, got {url!r}")
-        if not model:
-            raise ValueError(f"model must name the served judge model, got {model!r}")
-        base = url.rstrip("/")
-        if base.endswith("/chat/completions"):
-            self.endpoint = base
-        else:
-            self.endpoint = (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+        self.client = ChatClient(url, model, api_key=api_key, timeout=timeout)
+        self.endpoint = self.client.endpoint
         self.model_name = model
-        self.api_key = api_key
         self.seed = seed
         self.max_tokens = max_tokens
-        self.timeout = timeout
 
     def complete(self, messages: list[dict[str, str]]) -> str:
-        body = {
-            "model": self.model_name,
-            "messages": messages,
-            "temperature": 0,
-            "seed": self.seed,
-            "max_tokens": self.max_tokens,
-        }
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        request = urllib.request.Request(self.endpoint, data=json.dumps(body).encode(), headers=headers, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                payload = json.loads(response.read().decode("utf-8"))
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode("utf-8", "replace")[:300]
-            raise RuntimeError(f"judge server returned HTTP {error.code} for {self.endpoint}: {detail}") from error
-        try:
-            return payload["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError) as error:
-            raise RuntimeError(
-                f"unexpected chat completions response from {self.endpoint}: {str(payload)[:300]}"
-            ) from error
+        return self.client.send(messages, temperature=0, seed=self.seed, max_tokens=self.max_tokens).content
 
 
 class TransformersJudge(JudgeBackend):
@@ -491,8 +461,10 @@ class CaptionJudge:
         prompt ([`JudgePrompt`], *optional*): caption prompt; defaults to ``load_prompt("judge_v1")``.
         qa_prompt ([`JudgePrompt`], *optional*): open-ended answer prompt; defaults to ``load_prompt("judge_qa_v1")``.
         cache ([`JudgeCache`], *optional*): defaults to an in-memory cache.
-        max_attempts (`int`, *optional*, defaults to 3): requests per item before the failure is recorded.
-        backoff_s (`float`, *optional*, defaults to 2.0): sleep before retry k is ``backoff_s * 2 ** (k - 1)``.
+        max_attempts (`int`, *optional*, defaults to 3): requests per item before the failure is recorded (an HTTP
+            status that retrying cannot help, e.g. 400, stops at once).
+        backoff_s (`float`, *optional*, defaults to 2.0): sleep before retry k is ``backoff_s * 2 ** (k - 1)`` (or
+            the server's ``Retry-After``), at most 60 s.
     """
 
     backend: JudgeBackend
@@ -507,6 +479,7 @@ class CaptionJudge:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
         if self.backoff_s < 0:
             raise ValueError(f"backoff_s must be >= 0, got {self.backoff_s}")
+        self._retry = RetryPolicy(attempts=self.max_attempts, backoff=self.backoff_s)
 
     def judge(self, item_id: str, references: str | Sequence[str], prediction: str) -> JudgeResult:
         """Judges one caption on the five dimensions; several references are shown as one numbered list."""
@@ -532,27 +505,33 @@ class CaptionJudge:
         if entry is not None:
             scores = entry["scores"]
             return JudgeResult(item_id, scores, _mean(scores.values()), raw=entry.get("raw"), cached=True)
-        error, raw = None, None
-        for attempt in range(1, self.max_attempts + 1):
-            if attempt > 1 and self.backoff_s > 0:
-                time.sleep(self.backoff_s * 2 ** (attempt - 2))
+
+        def attempt() -> tuple[tuple[str, dict[str, float]], str]:
+            raw = None
             try:
                 raw = self.backend.complete(messages)
-                scores = parse(raw)
-            except Exception as exc:  # any transport or parse failure is retried, then reported
-                error = f"{type(exc).__name__}: {exc}"
-                logger.warning("judge attempt %d/%d failed for %s: %s", attempt, self.max_attempts, item_id, error)
-                continue
-            entry = {
-                "item_id": item_id,
-                "judge_model": self.backend.model_name,
-                "prompt_version": prompt.version,
-                "scores": scores,
-                "raw": raw,
-            }
-            self.cache.put(key, entry)
-            return JudgeResult(item_id, scores, _mean(scores.values()), raw=raw, attempts=attempt)
-        return JudgeResult(item_id, error=error, raw=raw, attempts=self.max_attempts)
+                return (raw, parse(raw)), raw
+            except ChatError:
+                raise
+            except Exception as exc:  # a local backend's failure or an unusable reply: retried, then recorded
+                raise ChatError(str(exc), type(exc).__name__, response=raw) from exc
+
+        value, attempts = self._retry.run(attempt, f"judge {item_id}")
+        if value is None:
+            last = attempts[-1]
+            return JudgeResult(
+                item_id, error=f"{last.error_kind}: {last.message}", raw=last.response, attempts=len(attempts)
+            )
+        raw, scores = value
+        entry = {
+            "item_id": item_id,
+            "judge_model": self.backend.model_name,
+            "prompt_version": prompt.version,
+            "scores": scores,
+            "raw": raw,
+        }
+        self.cache.put(key, entry)
+        return JudgeResult(item_id, scores, _mean(scores.values()), raw=raw, attempts=len(attempts))
 
     def judge_many(
         self, items: Iterable[tuple[str, str | Sequence[str], str]], progress: bool = True

@@ -1,7 +1,9 @@
-"""Report files of an HMI-Bench evaluation: ``report.json``, ``report.md``, ``radar.png``, ``per_sample.jsonl``.
+"""Report files of an HMI-Bench evaluation: ``report.json``, ``report.md``, ``captions.png``, ``radar.png``,
+``per_sample.jsonl``.
 
-``report.md`` prints our numbers beside the paper's HMI-Bench rows (`paper_results`); the radar plot compares our
-five judged dimensions with the paper's M-ACM rows.
+``report.md`` prints our numbers beside the paper's HMI-Bench rows (`paper_results`); ``captions.png`` draws our
+caption metrics beside the paper's rows (always), the radar plot our five judged dimensions beside the paper's M-ACM
+rows (when a judge ran).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from .judge import DIMENSION_TITLES, DIMENSIONS
 from .paper_results import PAPER_CAPTION_METRICS, PAPER_DIMENSION_SCORES, PAPER_REFERENCE_MODEL, PAPER_SOURCE
 from .runner import EvaluationResult, dimension_scores
 
-__all__ = ["render_markdown", "plot_radar", "write_report"]
+__all__ = ["render_markdown", "plot_caption_metrics", "plot_radar", "write_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def render_markdown(summary: dict, label: str = "ours") -> str:
         for model, values in PAPER_CAPTION_METRICS.items()
     ]
     lines += _table(["Model", *_PAPER_CAPTION_COLUMNS], rows)
+    if summary.get("captions_png"):
+        lines += ["", f"![Caption metrics beside the paper's rows]({summary['captions_png']})"]
     lines += ["", "All our caption metrics:", ""]
     lines += _table(list(_OUR_CAPTION_COLUMNS), [[_fmt(scores.get(c), 4) for c in _OUR_CAPTION_COLUMNS]])
 
@@ -155,6 +159,34 @@ def _consistency_lines(consistency: dict) -> list[str]:
     return lines
 
 
+def plot_caption_metrics(scores: dict[str, float], path: str | Path, label: str = "ours") -> Path:
+    """Grouped bars of BLEU-1, BLEU-4, METEOR and ROUGE-L (left) and CIDEr (right, its own scale): ours beside every
+    row of the paper's caption table. Writes a PNG and returns its path."""
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    rows = [(label, scores)] + [(f"paper: {name}", values) for name, values in PAPER_CAPTION_METRICS.items()]
+    figure = Figure(figsize=(10, 4.5))
+    bounded, cider = figure.subplots(1, 2, gridspec_kw={"width_ratios": [4, 1]})
+    width = 0.8 / len(rows)
+    for axis, columns in ((bounded, _PAPER_CAPTION_COLUMNS[:-1]), (cider, _PAPER_CAPTION_COLUMNS[-1:])):
+        positions = np.arange(len(columns))
+        for k, (name, values) in enumerate(rows):
+            heights = [values.get(c) or 0.0 for c in columns]
+            style = {"edgecolor": "black", "linewidth": 1.2} if k == 0 else {}
+            axis.bar(positions + (k - (len(rows) - 1) / 2) * width, heights, width, label=name, **style)
+        axis.set_xticks(positions, columns)
+        axis.grid(axis="y", alpha=0.3)
+    bounded.set_ylim(0, 1)
+    bounded.set_title("HMI-Bench caption metrics")
+    cider.set_title("CIDEr")
+    bounded.legend(fontsize=7, ncol=2, loc="upper right")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=110)
+    return path
+
+
 def plot_radar(ours: dict[str, float], path: str | Path, label: str = "ours") -> Path:
     """Radar plot of the five dimensions: ours against the paper's M-ACM rows. Writes a PNG and returns its path."""
     import matplotlib
@@ -191,7 +223,8 @@ def plot_radar(ours: dict[str, float], path: str | Path, label: str = "ours") ->
 
 
 def write_report(result: EvaluationResult, out_dir: str | Path, label: str = "ours") -> dict[str, Path]:
-    """Writes ``report.json``, ``report.md``, ``per_sample.jsonl`` and (when judged) ``radar.png`` into `out_dir`.
+    """Writes ``report.json``, ``report.md``, ``per_sample.jsonl``, ``captions.png`` and (when judged) ``radar.png``
+    into `out_dir`.
 
     Returns:
         `dict[str, Path]`: the files written, by kind.
@@ -209,6 +242,8 @@ def write_report(result: EvaluationResult, out_dir: str | Path, label: str = "ou
         "caption_metrics": PAPER_CAPTION_METRICS,
         "dimension_scores": PAPER_DIMENSION_SCORES,
     }
+    files["captions"] = plot_caption_metrics(summary["caption_metrics"]["scores"], out_dir / "captions.png", label)
+    summary["captions_png"] = files["captions"].name
     ours = dimension_scores(summary)
     if ours is not None:
         files["radar"] = plot_radar(ours, out_dir / "radar.png", label=label)

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import torch
+from benchmark_scripts import BENCHMARKS, load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "synthmotion_probe.py"
+SCRIPT = BENCHMARKS / "synthmotion_probe.py"
 
 
 def _probe_module():
-    spec = importlib.util.spec_from_file_location("synthmotion_probe", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("synthmotion_probe")
 
 
 def test_recall_at_k_counts_the_clips_pairs_among_its_top_k():

@@ -1,24 +1,23 @@
 """Annotation of a clip through an OpenAI-compatible chat completions endpoint (vLLM, TGI, llama.cpp, OpenAI ...).
 
 One request per clip: the versioned prompt's text, then the pose-driven keyframes as base64 JPEG `image_url` parts,
-each preceded by its time. The reply is checked against the annotation schema (`schema.parse_annotation`). Transport
-failures (connection, timeout, HTTP 408/429/5xx), malformed JSON and replies that do not fit the schema are retried
-with exponential backoff; every attempt is kept with the raw response body, so a clip that still fails is recorded
-with everything the server said rather than dropped.
+each preceded by its time. The reply is checked against the annotation schema (`schema.parse_annotation`). Requests
+and retries are `macm.processing.chat_client`'s (the client the LLM judge uses too): transport failures (connection,
+timeout, HTTP 408/429/5xx), malformed JSON and replies that do not fit the schema are retried with exponential
+backoff; every attempt is kept with the raw response body, so a clip that still fails is recorded with everything
+the server said rather than dropped.
 """
 
 from __future__ import annotations
 
 import base64
-import logging
-import time
 from dataclasses import asdict, dataclass, field
 
 import cv2
 import numpy as np
-import requests
 
 from ...evaluation.judge import DIMENSIONS
+from ..chat_client import ChatAttempt, ChatClient, ChatError, RetryPolicy, chat_endpoint
 from ..keyframes import uniform_indices
 from .prompts import DEFAULT_PROMPT, AnnotationPrompt, load_annotation_prompt
 from .schema import (
@@ -32,20 +31,10 @@ from .schema import (
 
 __all__ = ["AnnotationAttempt", "AnnotationOutcome", "Annotator", "AnnotatorConfig", "chat_endpoint"]
 
-logger = logging.getLogger(__name__)
-
 RESPONSE_FORMATS = ("none", "json_object", "json_schema")
-_RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-
-
-def chat_endpoint(url: str) -> str:
-    """`http://host:8000`, `.../v1` or `.../v1/chat/completions` -> the chat completions URL."""
-    if not url.startswith(("http://", "https://")):
-        raise ValueError(f"annotator url must start with http:// or https://, got {url!r}")
-    base = url.rstrip("/")
-    if base.endswith("/chat/completions"):
-        return base
-    return (base if base.endswith("/v1") else base + "/v1") + "/chat/completions"
+# One request and what came of it (`error_kind`: http, timeout, connection, malformed_response, malformed_json or
+# schema; `None` when it succeeded).
+AnnotationAttempt = ChatAttempt
 
 
 @dataclass(frozen=True)
@@ -67,7 +56,8 @@ class AnnotatorConfig:
         seed (`int`, *optional*, defaults to 1234): sampling seed sent with the request (`None` to leave it out).
         max_tokens (`int`, *optional*, defaults to 2048): reply length limit.
         response_format (`str`, *optional*, defaults to `"none"`): also ask the server for `"json_object"` or a
-            `"json_schema"`-constrained reply (not every server supports them).
+            `"json_schema"`-constrained reply (not every server supports them; `huggingface_hub` sends the schema
+            in TGI's grammar form, `{"type": "json_object", "value": schema}`).
     """
 
     url: str
@@ -96,20 +86,6 @@ class AnnotatorConfig:
             )
         if self.response_format not in RESPONSE_FORMATS:
             raise ValueError(f"response_format must be one of {RESPONSE_FORMATS}, got {self.response_format!r}")
-
-
-@dataclass
-class AnnotationAttempt:
-    """One request and what came of it (`error_kind`: http, timeout, connection, malformed_response,
-    malformed_json or schema; `None` when it succeeded). `response` is the raw body, or the reply text."""
-
-    attempt: int
-    ok: bool
-    seconds: float
-    status_code: int | None = None
-    error_kind: str | None = None
-    message: str | None = None
-    response: str | None = None
 
 
 @dataclass
@@ -162,25 +138,19 @@ def _jpeg_data_url(rgb: np.ndarray, max_side: int) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode("ascii")
 
 
-class _AttemptFailed(Exception):
-    def __init__(self, attempt: AnnotationAttempt, retry: bool = True, wait: float | None = None):
-        super().__init__(attempt.message)
-        self.attempt, self.retry, self.wait = attempt, retry, wait
-
-
 class Annotator:
     """Annotates clips through an OpenAI-compatible endpoint (see the module docstring).
 
     Args:
         config (`AnnotatorConfig`): endpoint, model, prompt and retry policy.
-        session (`requests.Session`, *optional*): the HTTP session to use (one is made otherwise).
     """
 
-    def __init__(self, config: AnnotatorConfig, session: requests.Session | None = None):
+    def __init__(self, config: AnnotatorConfig):
         self.config = config
-        self.endpoint = chat_endpoint(config.url)
+        self.client = ChatClient(config.url, config.model, api_key=config.api_key, timeout=config.timeout)
+        self.endpoint = self.client.endpoint
+        self.retry = RetryPolicy(attempts=config.retries + 1, backoff=config.backoff, max_backoff=config.max_backoff)
         self.prompt: AnnotationPrompt = load_annotation_prompt(config.prompt)
-        self.session = session or requests.Session()
 
     def messages(
         self, keyframes: list[np.ndarray], timestamps: list[float], duration: float, source_caption: str | None = None
@@ -202,63 +172,13 @@ class Annotator:
             parts.append({"type": "image_url", "image_url": {"url": url}})
         return [{"role": "system", "content": system}, {"role": "user", "content": parts}], fine, contextual
 
-    def _body(self, messages: list[dict]) -> dict:
-        config = self.config
-        body = {
-            "model": config.model,
-            "messages": messages,
-            "temperature": config.temperature,
-            "max_tokens": config.max_tokens,
-        }
-        if config.seed is not None:
-            body["seed"] = config.seed
-        if config.response_format == "json_object":
-            body["response_format"] = {"type": "json_object"}
-        elif config.response_format == "json_schema":
+    def _response_format(self) -> dict | None:
+        if self.config.response_format == "json_object":
+            return {"type": "json_object"}
+        if self.config.response_format == "json_schema":
             schema = Annotation.model_json_schema()
-            body["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "hmi_annotation", "schema": schema},
-            }
-        return body
-
-    def _send(self, number: int, body: dict, fine: int, contextual: int) -> tuple[Annotation, AnnotationAttempt]:
-        headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
-        start = time.perf_counter()
-
-        def failed(kind: str, message: str, status=None, response=None) -> AnnotationAttempt:
-            return AnnotationAttempt(
-                number, False, round(time.perf_counter() - start, 3), status, kind, message, response
-            )
-
-        try:
-            reply = self.session.post(self.endpoint, json=body, headers=headers, timeout=self.config.timeout)
-        except requests.Timeout as error:
-            raise _AttemptFailed(failed("timeout", f"no reply within {self.config.timeout:g} s ({error})")) from None
-        except requests.RequestException as error:
-            raise _AttemptFailed(failed("connection", f"{type(error).__name__}: {error}")) from None
-        raw = reply.text
-        if reply.status_code != 200:
-            retry_after = reply.headers.get("Retry-After", "")
-            raise _AttemptFailed(
-                failed("http", f"HTTP {reply.status_code} from {self.endpoint}", reply.status_code, raw),
-                retry=reply.status_code in _RETRY_STATUS,
-                wait=float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None,
-            )
-        try:
-            content = reply.json()["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise _AttemptFailed(
-                failed("malformed_response", "not a chat completions response", reply.status_code, raw)
-            ) from None
-        if isinstance(content, list):  # some servers return content parts
-            content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-        try:
-            annotation = parse_annotation(content or "", fine, contextual)
-        except AnnotationFormatError as error:
-            raise _AttemptFailed(failed(error.kind, str(error), reply.status_code, raw)) from None
-        elapsed = round(time.perf_counter() - start, 3)
-        return annotation, AnnotationAttempt(number, True, elapsed, reply.status_code, response=raw)
+            return {"type": "json_schema", "json_schema": {"name": "hmi_annotation", "schema": schema}}
+        return None
 
     def annotate(
         self, keyframes: list[np.ndarray], timestamps: list[float], duration: float, source_caption: str | None = None
@@ -272,21 +192,22 @@ class Annotator:
             source_caption (`str`, *optional*): the source dataset's caption, given to the model as a hint.
         """
         messages, fine, contextual = self.messages(keyframes, timestamps, duration, source_caption)
-        body = self._body(messages)
-        attempts: list[AnnotationAttempt] = []
-        annotation = None
-        for number in range(1, self.config.retries + 2):
+        config, response_format = self.config, self._response_format()
+
+        def attempt() -> tuple[Annotation, str]:
+            reply = self.client.send(
+                messages,
+                temperature=config.temperature,
+                seed=config.seed,
+                max_tokens=config.max_tokens,
+                response_format=response_format,
+            )
             try:
-                annotation, attempt = self._send(number, body, len(fine), len(contextual))
-                attempts.append(attempt)
-                break
-            except _AttemptFailed as failure:
-                attempts.append(failure.attempt)
-                logger.warning("annotation attempt %d failed: %s", number, failure.attempt.message)
-                if not failure.retry or number > self.config.retries:
-                    break
-                wait = self.config.backoff * 2 ** (number - 1)
-                time.sleep(min(self.config.max_backoff, failure.wait if failure.wait is not None else wait))
+                return parse_annotation(reply.content, len(fine), len(contextual)), reply.body
+            except AnnotationFormatError as error:
+                raise ChatError(str(error), error.kind, response=reply.body) from None
+
+        annotation, attempts = self.retry.run(attempt, "annotation")
         return AnnotationOutcome(
             annotation=annotation,
             attempts=attempts,

@@ -1,26 +1,23 @@
-"""Pure-Python caption metrics against pycocoevalcap on the fixed caption pairs, plus hand-computed cases."""
+"""Caption metrics: the no-Java backend against pycocoevalcap on the fixed caption pairs, the numbers of the earlier
+hand-written scorers kept, and hand-computed cases."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from evaluation_helpers import requires_coco
 
 from macm.evaluation import caption_metrics
-from macm.evaluation.caption_metrics import (
-    CAPTION_METRICS,
-    bleu,
-    cider_d,
-    compute_caption_metrics,
-    resolve_backend,
-    rouge_l,
-    rouge_n,
-)
+from macm.evaluation.caption_metrics import CAPTION_METRICS, compute_caption_metrics, resolve_backend, rouge_n
 from macm.evaluation.meteor import meteor_corpus
+
+PREVIOUS_SCORES = Path(__file__).parent / "data" / "previous_python_scores.json"
 
 EXACT_METRICS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "ROUGE-1", "ROUGE-2", "ROUGE-L", "CIDEr")
 # Measured on tests/evaluation/data/caption_pairs.json (63 pairs): Java METEOR 1.5 (exact, stem, synonym, paraphrase)
@@ -50,16 +47,17 @@ def test_tokenizer_equals_java_ptb_on_fixture(caption_pairs, coco_scores):
         assert python.tokenized_references[key] == coco_scores.tokenized_references[key], key
 
 
-@requires_coco
-def test_python_metrics_equal_pycocoevalcap_on_same_tokens(coco_scores):
-    """The metric arithmetic alone: both backends score pycocoevalcap's own tokens."""
-    python = compute_caption_metrics(
-        coco_scores.tokenized_predictions, coco_scores.tokenized_references, backend="python", pretokenized=True
-    )
-    for name in EXACT_METRICS:
-        assert python.corpus[name] == pytest.approx(coco_scores.corpus[name], abs=1e-6, rel=0), name
-        for key, row in coco_scores.per_sample.items():
-            assert python.per_sample[key][name] == pytest.approx(row[name], abs=1e-6, rel=0), (name, key)
+def test_library_scorers_give_the_numbers_of_the_earlier_hand_written_ones(caption_pairs):
+    """BLEU, ROUGE-L and CIDEr were re-implemented here before pycocoevalcap's scorers replaced them; the file holds
+    what that code gave on the fixture (no-Java backend), per sample and for the corpus."""
+    previous = json.loads(PREVIOUS_SCORES.read_text(encoding="utf-8"))
+    scores = compute_caption_metrics(*_inputs(caption_pairs), backend="python")
+    assert set(scores.per_sample) == set(previous["per_sample"])
+    for name, value in previous["corpus"].items():
+        assert scores.corpus[name] == pytest.approx(value, abs=1e-12, rel=0), name
+    for key, row in previous["per_sample"].items():
+        for name, value in row.items():
+            assert scores.per_sample[key][name] == pytest.approx(value, abs=1e-12, rel=0), (key, name)
 
 
 @requires_coco
@@ -133,26 +131,37 @@ def test_meteor_formula_and_alignment_match_java_with_exact_and_stem_modules(coc
     assert python_corpus == pytest.approx(java_corpus, abs=1e-3)
 
 
+def _scores(predictions: list[str], references: list[list[str]]):
+    """Scores of already tokenised captions, keyed by position."""
+    keys = [str(i) for i in range(len(predictions))]
+    return compute_caption_metrics(
+        dict(zip(keys, predictions, strict=True)),
+        dict(zip(keys, references, strict=True)),
+        backend="python",
+        pretokenized=True,
+    )
+
+
 def test_bleu_by_hand():
     # "a b" against "a b c d": all n-grams present, brevity penalty exp(1 - 4/2).
-    corpus, per_sample = bleu(["a b"], [["a b c d"]])
-    assert corpus[0] == pytest.approx(math.exp(-1.0), rel=1e-9)
-    assert corpus[1] == pytest.approx(math.exp(-1.0), rel=1e-8)  # the 1e-9 smoothing of the denominators
+    scores = _scores(["a b"], [["a b c d"]])
+    assert scores.corpus["BLEU-1"] == pytest.approx(math.exp(-1.0), rel=1e-9)
+    assert scores.corpus["BLEU-2"] == pytest.approx(math.exp(-1.0), rel=1e-8)  # the 1e-9 smoothing of denominators
     # No trigram to guess: p3 = (0 + 1e-15) / (0 + 1e-9), so BLEU-3 = e^-1 * (1 * 1 * 1e-6) ** (1/3), not 0.
-    assert corpus[2] == pytest.approx(math.exp(-1.0) * 1e-6 ** (1 / 3), rel=1e-6)
-    assert per_sample[0][0] == pytest.approx(math.exp(-1.0), rel=1e-9)
+    assert scores.corpus["BLEU-3"] == pytest.approx(math.exp(-1.0) * 1e-6 ** (1 / 3), rel=1e-6)
+    assert scores.per_sample["0"]["BLEU-1"] == pytest.approx(math.exp(-1.0), rel=1e-9)
     # "closest" reference length: 3 is closer to 3 than 6 is, so no brevity penalty.
-    corpus, _ = bleu(["x y z"], [["x y z w v u", "x y z"]])
-    assert corpus[0] == pytest.approx(1.0, abs=1e-8)
+    assert _scores(["x y z"], [["x y z w v u", "x y z"]]).corpus["BLEU-1"] == pytest.approx(1.0, abs=1e-8)
 
 
 def test_rouge_by_hand():
     # LCS("a b c d", "a c d e f") = 3: P = 3/4, R = 3/5, beta = 1.2.
     expected = (1 + 1.44) * 0.75 * 0.6 / (0.6 + 1.44 * 0.75)
-    assert rouge_l("a b c d", ["a c d e f"]) == pytest.approx(expected, rel=1e-12)
+    assert _scores(["a b c d"], [["a c d e f"]]).corpus["ROUGE-L"] == pytest.approx(expected, rel=1e-12)
     # Best precision and best recall may come from different references.
-    assert rouge_l("a b", ["a b c d", "a x"]) == pytest.approx((2.44 * 1.0 * 0.5) / (0.5 + 1.44 * 1.0))
-    assert rouge_l("", ["a b"]) == 0.0
+    best_of_each = (2.44 * 1.0 * 0.5) / (0.5 + 1.44 * 1.0)
+    assert _scores(["a b"], [["a b c d", "a x"]]).corpus["ROUGE-L"] == pytest.approx(best_of_each)
+    assert _scores([""], [["a b"]]).corpus["ROUGE-L"] == 0.0
     # ROUGE-1 F1: overlap 2 of 3 predicted and 2 of 4 reference unigrams; ROUGE-2: one shared bigram "a b".
     assert rouge_n("a b e", ["a b c d"], 1) == pytest.approx(2 * (2 / 3) * (2 / 4) / (2 / 3 + 2 / 4))
     assert rouge_n("a b e", ["a b c d"], 2) == pytest.approx(2 * (1 / 2) * (1 / 3) / (1 / 2 + 1 / 3))
@@ -162,13 +171,14 @@ def test_rouge_by_hand():
 def test_cider_properties():
     predictions = ["a man raises his arm", "a woman jumps", "a dog runs"]
     references = [["a man raises his arm"], ["a woman jumps high"], ["a cat sleeps"]]
-    corpus, scores = cider_d(predictions, references)
-    assert corpus == pytest.approx(sum(scores) / 3)
-    assert scores[0] > scores[1] > scores[2]
-    assert scores[0] == pytest.approx(10.0)  # identical caption: cosine 1 for every n, no length penalty, x10
+    scores = _scores(predictions, references)
+    per_sample = [scores.per_sample[str(i)]["CIDEr"] for i in range(3)]
+    assert scores.corpus["CIDEr"] == pytest.approx(sum(per_sample) / 3)
+    assert per_sample[0] > per_sample[1] > per_sample[2]
+    assert per_sample[0] == pytest.approx(10.0)  # identical caption: cosine 1 for every n, no length penalty, x10
     # idf comes from the references of the scored set: adding a sample changes the other scores.
-    _, more = cider_d([*predictions, "a man sits"], [*references, ["a man sits down"]])
-    assert more[1] != scores[1]
+    more = _scores([*predictions, "a man sits"], [*references, ["a man sits down"]])
+    assert more.per_sample["1"]["CIDEr"] != per_sample[1]
 
 
 def test_backend_resolution(monkeypatch):
@@ -181,6 +191,9 @@ def test_backend_resolution(monkeypatch):
     scores = compute_caption_metrics({"0": "A man waves."}, {"0": ["A man waves his hand."]}, backend="auto")
     assert scores.backend == "python"
     assert list(scores.corpus) == list(CAPTION_METRICS)
+    monkeypatch.setattr(caption_metrics.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(RuntimeError, match="need the `pycocoevalcap` package"):
+        resolve_backend("python")
 
 
 def test_input_validation():

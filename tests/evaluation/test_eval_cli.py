@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from evaluation_helpers import FakeChatServer
+from PIL import Image
 
 import macm.cli
 from macm.evaluation.bench import Prediction, load_bench, tf_accuracy
@@ -81,6 +83,14 @@ def test_eval_predictions_without_judge(monkeypatch, bench_dir, predictions_file
     rows = [json.loads(line) for line in (out / "per_sample.jsonl").read_text().splitlines()]
     markdown = (out / "report.md").read_text()
     assert not (out / "radar.png").exists()
+    # the caption metrics are drawn beside the paper's rows even without a judge
+    assert (
+        report["captions_png"] == "captions.png"
+        and "![Caption metrics beside the paper's rows](captions.png)" in markdown
+    )
+    with Image.open(out / "captions.png") as picture:
+        assert picture.format == "PNG" and picture.size == (1100, 495)
+        assert np.asarray(picture.convert("L")).std() > 10  # not a blank canvas
 
     # The numbers are those of a direct computation on the matched videos.
     scored = [p for p in PREDICTIONS if p["video"] != "videos/9999.mp4"]
