@@ -6,8 +6,15 @@ python benchmarks/synthmotion.py --model runs/synthmotion-tiny --num 300 --seed 
 ```
 
 Clips are generated fresh from a seed the training set did not use (`--seed`, default 1000; the recipe trains on
-seed 0), with the motion frames drawn from the ground-truth joints, as in training. Every clip is captioned greedily
-under each decoding mode:
+seed 0). The motion pathway's input comes from `--pose-source`:
+
+- `ground-truth` (default): the clip's exact joints, as in training (keyframes picked from them by the project's
+  sampler; motion frames drawn from them);
+- `estimated`: the path a user's clip takes: the clip is written as a video (at `--size`, default 192 px here, a
+  size BlazePose reads) and goes through `extract_motion` with BlazePose, the sampler and the checkpoint's
+  motion-frame settings.
+
+Every clip is captioned greedily under each decoding mode:
 
 - `visual`: the visual pathway alone (plain decoding, keyframes only);
 - `motion`: the motion pathway alone (motion frames only);
@@ -33,16 +40,23 @@ import argparse
 import json
 import platform
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from macm.modeling_macm.msd import MSD_TERMS
-from macm.processing.caption import DEFAULT_QUESTION, load_captioner
+from macm.processing.caption import DEFAULT_QUESTION, checkpoint_motion_settings, load_captioner
+from macm.processing.keyframes import select_keyframes
+from macm.processing.pose.types import COCO17_NAMES
 from macm.processing.synth import SynthConfig, generate_clip, parse_caption
+
+POSE_SOURCES = ("ground-truth", "estimated")
 
 EMBEDDED = Path(__file__).resolve().parents[1] / "space" / "synthmotion-tiny"
 
@@ -60,45 +74,79 @@ def decoding_modes() -> dict[str, dict]:
     return modes
 
 
-def pick_frames(frames: np.ndarray, count: int) -> list[np.ndarray]:
-    """`count` frames spread evenly over the clip (what the trainer's collator does)."""
-    picks = np.linspace(0, len(frames) - 1, count).round().astype(int)
-    return [frames[i] for i in picks]
+@dataclass
+class ClipInputs:
+    """One held-out clip as the model reads it: keyframes, and motion frames or keypoints."""
+
+    keyframes: list[np.ndarray]
+    motion_frames: list[np.ndarray]
+    keypoints: np.ndarray  # (N, 17, 3) pixels and score
+    found_fraction: float = 1.0  # keyframes where the pose estimator found the person
+
+
+def ground_truth_inputs(clip, num_keyframes: int) -> ClipInputs:
+    """The rendered frames and exact joints, keyframes picked by the project's sampler (as the SFT collator does)."""
+    keypoints = np.concatenate([clip.keypoints, np.ones((*clip.keypoints.shape[:2], 1))], axis=-1)
+    picks = select_keyframes(keypoints, num_keyframes, COCO17_NAMES)
+    return ClipInputs([clip.rgb[i] for i in picks], [clip.motion[i] for i in picks], keypoints[picks])
+
+
+def estimated_inputs(clip, model_config, workdir: Path, fps: float) -> ClipInputs:
+    """The user's path: the clip as a video through `extract_motion` (BlazePose, sampler, motion frames)."""
+    from macm.processing.pipeline import extract_motion
+    from macm.processing.render import OverlayVideoWriter
+
+    video = workdir / f"{clip.metadata['id']}.mp4"
+    with OverlayVideoWriter(video, fps=fps, crf=18) as writer:
+        for frame in clip.rgb:
+            writer.write(frame)
+    num_keyframes, settings = checkpoint_motion_settings(model_config)
+    result = extract_motion(
+        video, num_keyframes=num_keyframes, stride=1, cache=False, progress=False, motion_frame_settings=settings
+    )
+    found = float(result.track.has_person[result.keyframe_track_indices].mean())
+    keyframes, motion = result.keyframes, result.motion_frames
+    keypoints = result.keyframe_keypoints
+    if len(keyframes) < num_keyframes:  # a clip shorter than the keyframe count repeats its last keyframe
+        pad = num_keyframes - len(keyframes)
+        keyframes, motion = keyframes + keyframes[-1:] * pad, motion + motion[-1:] * pad
+        keypoints = np.concatenate([keypoints, np.repeat(keypoints[-1:], pad, axis=0)])
+    return ClipInputs(keyframes, motion, keypoints, found)
 
 
 @torch.no_grad()
-def caption_batch(model, processor, clips, mode: dict, max_new_tokens: int) -> list[str]:
+def caption_batch(model, processor, inputs: list[ClipInputs], mode: dict, max_new_tokens: int) -> list[str]:
     """Greedy captions of a batch of clips under one decoding mode."""
-    num_frames = model.config.num_keyframes
     prompt = processor.apply_chat_template(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": DEFAULT_QUESTION}]}],
         add_generation_prompt=True,
     )
-    inputs = processor(
-        text=[prompt] * len(clips),
-        videos=[pick_frames(clip.rgb, num_frames) for clip in clips],
-        motion_frames=[pick_frames(clip.motion, num_frames) for clip in clips],
+    joints = getattr(model.config, "motion_encoder", "vision_tower") == "joints"
+    motion_kwargs = (
+        {"motion_joints": [clip.keypoints for clip in inputs]}
+        if joints
+        else {"motion_frames": [clip.motion_frames for clip in inputs]}
     )
+    encoded = processor(text=[prompt] * len(inputs), videos=[clip.keyframes for clip in inputs], **motion_kwargs)
+    motion_name = "motion_joints" if joints else "pixel_values_motion"
     kwargs = {k: v for k, v in mode.items() if k != "pathway"}
     if mode["pathway"] == "visual":
-        kwargs.update(msd=False, pixel_values_videos=inputs["pixel_values_videos"])
-        input_ids = inputs["input_ids"]
+        kwargs.update(msd=False, pixel_values_videos=encoded["pixel_values_videos"])
+        input_ids = encoded["input_ids"]
     elif mode["pathway"] == "motion":
         # the motion pathway's own prompt: <motion> placeholders where the visual prompt has <video>
-        input_ids = inputs["input_ids"].masked_fill(
-            inputs["input_ids"] == model.config.video_token_id, model.config.motion_token_id
+        input_ids = encoded["input_ids"].masked_fill(
+            encoded["input_ids"] == model.config.video_token_id, model.config.motion_token_id
         )
-        kwargs.update(msd=False, pixel_values_motion=inputs["pixel_values_motion"])
+        kwargs.update(msd=False, **{motion_name: encoded[motion_name]})
     else:
-        input_ids = inputs["input_ids"]
+        input_ids = encoded["input_ids"]
         kwargs.update(
-            msd=True,
-            pixel_values_videos=inputs["pixel_values_videos"],
-            pixel_values_motion=inputs["pixel_values_motion"],
+            msd=True, pixel_values_videos=encoded["pixel_values_videos"], **{motion_name: encoded[motion_name]}
         )
     output = model.generate(
         input_ids=input_ids,
-        attention_mask=inputs["attention_mask"],
+        attention_mask=encoded["attention_mask"],
         max_new_tokens=max_new_tokens,
         do_sample=False,
         **kwargs,
@@ -206,7 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=str(EMBEDDED), help="M-ACM folder or Hub id (default: embedded)")
     parser.add_argument("--num", type=int, default=200, help="held-out clips (default 200)")
     parser.add_argument("--seed", type=int, default=1000, help="generation seed, not the training one (default 1000)")
-    parser.add_argument("--size", type=int, default=96)
+    parser.add_argument(
+        "--pose-source",
+        choices=POSE_SOURCES,
+        default="ground-truth",
+        help="where the motion pathway's body comes from",
+    )
+    parser.add_argument("--size", type=int, default=None, help="frame side (default 96; 192 with estimated poses)")
     parser.add_argument("--frames", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--max-new-tokens", type=int, default=72)
@@ -222,10 +276,22 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"unknown modes {unknown}; choose from {list(modes)}")
         modes = {name: modes[name] for name in args.modes}
 
+    estimated = args.pose_source == "estimated"
+    args.size = args.size or (192 if estimated else 96)
     config = SynthConfig(seed=args.seed, size=args.size, frames=args.frames)
     start = time.perf_counter()
-    clips = [generate_clip(i, config) for i in range(args.num)]
+    clips = [generate_clip(i, config) for i in tqdm(range(args.num), desc="held-out clips")]
     generation_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    num_keyframes = model.config.num_keyframes
+    with tempfile.TemporaryDirectory(prefix="synthmotion-benchmark-") as workdir:
+        inputs = [
+            estimated_inputs(clip, model.config, Path(workdir), config.fps)
+            if estimated
+            else ground_truth_inputs(clip, num_keyframes)
+            for clip in tqdm(clips, desc=f"motion pathway ({args.pose_source})")
+        ]
+    pose_seconds = time.perf_counter() - start
 
     results, timings, captions = {}, {}, {name: [] for name in modes}
     for name, mode in modes.items():
@@ -233,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         for begin in range(0, len(clips), args.batch_size):
             batch = clips[begin : begin + args.batch_size]
-            texts = caption_batch(model, processor, batch, mode, args.max_new_tokens)
+            texts = caption_batch(model, processor, inputs[begin : begin + args.batch_size], mode, args.max_new_tokens)
             for clip, text in zip(batch, texts, strict=True):
                 counts += score_caption(text, clip.metadata["actions"])
                 captions[name].append(text.strip())
@@ -246,6 +312,11 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "synthmotion",
         "model": args.model,
         "held_out": {"num_clips": args.num, "seed": args.seed, "size": args.size, "frames": args.frames},
+        "pose_source": args.pose_source,
+        "num_keyframes": num_keyframes,
+        "motion_encoder": getattr(model.config, "motion_encoder", "vision_tower"),
+        "person_found_in_keyframes": round(float(np.mean([clip.found_fraction for clip in inputs])), 4),
+        "motion_pathway_seconds_per_clip": round(pose_seconds / len(clips), 4),
         "results": results,
         "seconds_per_clip": timings,
         "clips_per_second_generated": round(args.num / generation_seconds, 2),

@@ -30,7 +30,16 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 CAPTION_QUESTION = "Describe the person's movements in detail."
-MEDIA_FIELDS = ("id", "video", "file_name", "keyframe_files", "motion_files")
+MEDIA_FIELDS = (
+    "id",
+    "video",
+    "file_name",
+    "keyframe_files",
+    "motion_files",
+    "keyframe_indices",
+    "joints_file",
+    "intrinsics",
+)
 
 
 def dataset_root(name_or_path: str, revision: str | None = None) -> Path:

@@ -122,7 +122,7 @@ def train_motion_encoder(
             encoder.eval()
             with torch.no_grad():
                 recall = recall_at_k(torch.cat([scores(x) for x in test_x.split(256)]), test_y)
-            history.append({"step": step + 1, "loss": round(float(loss), 4), "recall": round(recall, 4)})
+            history.append({"step": step + 1, "loss": round(loss.item(), 4), "recall": round(recall, 4)})
     encoder.eval()
     return {"history": history, "recall": history[-1]["recall"], "seconds": round(time.perf_counter() - started, 1)}
 

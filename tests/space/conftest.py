@@ -21,7 +21,6 @@ if str(REPO_ROOT) not in sys.path:
 
 EXAMPLES = REPO_ROOT / "space" / "examples"
 EMBEDDED = REPO_ROOT / "space" / "synthmotion-tiny"
-UNGROUNDED = "captions are not reliably grounded"  # what the embedded checkpoint's card says until they are
 SERVER_LIMITS = {"max_file_mb": 0.25, "max_seconds": 10.0, "max_keyframes": 16, "max_new_tokens": 48, "queue_size": 4}
 
 
@@ -97,11 +96,12 @@ def blazepose():
 
 @pytest.fixture(scope="session")
 def synth_dataset(tmp_path_factory) -> tuple[Path, list[dict]]:
-    """A fresh SynthMotion folder (what `macm synth --num 12 --seed 7` writes) and its rows."""
+    """A fresh SynthMotion folder (what `macm synth --num 12 --seed 7 --size 192` writes: a size BlazePose reads, as
+    a user's clip would be) and its rows."""
     from macm.processing.synth import SynthConfig, write_dataset
 
     folder = tmp_path_factory.mktemp("synthmotion")
-    write_dataset(folder, 12, SynthConfig(seed=7), progress=False)
+    write_dataset(folder, 12, SynthConfig(seed=7, size=192), progress=False)
     rows = [json.loads(line) for path in sorted(folder.glob("*/metadata.jsonl")) for line in path.open()]
     return folder, sorted(rows, key=lambda row: row["id"])
 
@@ -118,24 +118,23 @@ def synth_clip(synth_dataset) -> tuple[Path, dict]:
 @pytest.fixture(scope="session")
 def check_names_action(space_model):
     """For the embedded checkpoint: `check(caption, row)` asserts the caption is one of the SynthMotion grammar and
-    names the clip's (first) action. While the checkpoint's own card says its captions are not reliably grounded in
-    the clip yet, a caption that misses the action is an expected failure (xfail, with the caption), not a pass."""
+    names the clip's (first) action and, for a sided action, its side."""
 
     def check(caption: str, row: dict) -> None:
         from macm.processing.synth import parse_caption
 
         named = parse_caption(caption)
         assert named, f"not a caption of the SynthMotion grammar: {caption!r}"
-        wanted = row["actions"][0]["name"]
-        if wanted in {name for name, _ in named}:
-            return
-        message = f"the caption {caption!r} does not name the clip's action {wanted!r} (truth: {row['caption']!r})"
-        card = space_model.path / "README.md"
-        if card.is_file() and UNGROUNDED in card.read_text().lower():
-            pytest.xfail(
-                f"{message}; the checkpoint's card says its captions are not reliably grounded in the clip yet"
+        action = row["actions"][0]
+        sides = {side for name, side in named if name == action["name"]}
+        assert sides, (
+            f"the caption {caption!r} does not name the clip's action {action['name']!r} ({row['caption']!r})"
+        )
+        if action["side"] != "center":
+            assert action["side"] in sides, (
+                f"the caption {caption!r} names {action['name']!r} on the {sorted(sides)} side, the clip's is "
+                f"{action['side']!r} ({row['caption']!r})"
             )
-        pytest.fail(message)
 
     return check
 

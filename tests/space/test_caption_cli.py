@@ -50,6 +50,13 @@ def test_caption_json_parses_with_keyframes_msd_and_timings(synth_clip, space_mo
     )
     plain = json.loads(capsys.readouterr().out)
     assert plain["msd"] is False and "changed" not in plain
+    # without flags, the keyframe count and motion-frame style are the checkpoint's own
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(space_model.path, trust_remote_code=True)
+    assert plain["num_keyframes"] == config.num_keyframes and report["num_keyframes"] == 8
+    assert plain["motion_frame_style"] == config.motion_frame_style
+    assert plain["motion_encoder"] == config.motion_encoder
 
 
 def test_caption_defaults_to_macm_model_then_the_embedded_checkpoint(synth_clip, space_model, monkeypatch, capsys):
