@@ -44,17 +44,26 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/motion_throughput.py
 	$(BIN)/python benchmarks/space_load.py
 
-# The embedded SynthMotion model from scratch on CPU: data, random init, the tower pretrained on the ground-truth
-# joints, training, benchmark (about 45 minutes on 2 cores). Copy runs/synthmotion-tiny to space/synthmotion-tiny
-# (without its checkpoint-* folders) to embed the result.
+# The embedded SynthMotion model from scratch on CPU: data, random init, the visual tower pretrained on the
+# ground-truth joints, the joints motion encoder pretrained on generated joint sequences, SFT, and the benchmark with
+# ground-truth and estimated (BlazePose) poses. Every step is skipped when its output exists and SFT resumes from its
+# last checkpoint, so an interrupted run picks up where it stopped. Copy runs/synthmotion-tiny to
+# space/synthmotion-tiny (without its checkpoint-* folders) to embed the result.
+SYNTH_INIT := --synthmotion --vision-hidden 96 --vision-layers 2 --patch-size 24 --text-hidden 192 --text-layers 4 \
+	--text-mlp-ratio 2 --num-keyframes 16 --motion-encoder joints
 synthmotion-tiny: $(STAMP)
 	test -f data/synthmotion/README.md || $(BIN)/macm synth --out data/synthmotion --num 3000 --seed 0 --workers 2
-	$(BIN)/python -m macm.trainer.init_from_scratch --synthmotion --out runs/synthmotion-init --vision-hidden 96 \
-		--vision-layers 2 --text-hidden 192 --text-layers 4 --text-mlp-ratio 2 --num-keyframes 8
-	$(BIN)/python -m macm.trainer.pose_pretrain --model runs/synthmotion-init --data data/synthmotion \
-		--out runs/synthmotion-init-pose --steps 2000
-	$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
+	test -f runs/synthmotion-init/config.json || \
+		$(BIN)/python -m macm.trainer.init_from_scratch $(SYNTH_INIT) --out runs/synthmotion-init
+	test -f runs/synthmotion-init-pose/config.json || $(BIN)/python -m macm.trainer.pose_pretrain \
+		--model runs/synthmotion-init --data data/synthmotion --out runs/synthmotion-init-pose --steps 2000
+	test -f runs/synthmotion-init-motion/motion_pretrain.json || $(BIN)/python -m macm.trainer.motion_pretrain \
+		--model runs/synthmotion-init-pose --out runs/synthmotion-init-motion
+	test -f runs/synthmotion-tiny/model.safetensors || \
+		$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
+	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --pose-source estimated \
+		--modes visual motion msd --out runs/synthmotion-tiny/benchmark-estimated
 
 constraints: $(STAMP)
 	{ echo "# Exact versions the project is tested with (pip -c). Regenerate with: make constraints"; \

@@ -35,7 +35,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from macm.processing.pose.types import COCO17_NAMES
-from macm.processing.synth.actions import ACTIONS, SIDES
+from macm.trainer.motion_pretrain import ACTION_CLASSES, recall_at_k
 from macm.trainer.pose_pretrain import (
     PATHWAYS,
     image_normalization,
@@ -44,7 +44,7 @@ from macm.trainer.pose_pretrain import (
     train_pose_tower,
 )
 
-CLASSES = [(name, side) for name, spec in ACTIONS.items() for side in (SIDES if spec.sided else ("center",))]
+CLASSES = ACTION_CLASSES
 HIPS = [COCO17_NAMES.index("left_hip"), COCO17_NAMES.index("right_hip")]
 
 
@@ -58,15 +58,6 @@ def load_split(data: str, split: str) -> tuple[dict[str, torch.Tensor], dict[str
             targets[index, CLASSES.index((action["name"], action["side"]))] = 1.0
     joints = {key: arrays.pop(key) for key in ("pixels_2d", "joints_3d")}
     return arrays, joints, targets
-
-
-def recall_at_k(scores: torch.Tensor, targets: torch.Tensor) -> float:
-    hits = total = 0
-    for row_scores, row_targets in zip(scores, targets, strict=True):
-        k = int(row_targets.sum())
-        hits += int(row_targets[row_scores.topk(k).indices].sum())
-        total += k
-    return hits / total
 
 
 @torch.no_grad()

@@ -73,7 +73,7 @@ def read_model_facts(folder: str | Path) -> dict:
     Returns:
         `dict` with `config` (the parsed `config.json`), `text` and `vision` (backbone sizes), `parameters`
         (see `count_parameters`), `msd` (alpha, beta, theta, synergy, the terms in use), `num_keyframes`,
-        `motion_overlay_style`, `motion_overlay_alpha`, `dtype` and `transformers_version`.
+        `motion_frame_style`, `motion_frame_alpha`, `motion_encoder`, `dtype` and `transformers_version`.
     """
     folder = Path(folder)
     config_path = folder / "config.json"
@@ -97,8 +97,9 @@ def read_model_facts(folder: str | Path) -> dict:
             "terms": list(config.get("msd_terms") or MSD_TERMS),
         },
         "num_keyframes": config.get("num_keyframes", 16),
-        "motion_overlay_style": config.get("motion_overlay_style", "mesh"),
-        "motion_overlay_alpha": config.get("motion_overlay_alpha", 0.6),
+        "motion_frame_style": config.get("motion_frame_style", "mask"),
+        "motion_frame_alpha": config.get("motion_frame_alpha", 0.6),
+        "motion_encoder": config.get("motion_encoder", "vision_tower"),
         "loss_pathways": config.get("loss_pathways", "both"),
         "dtype": config.get("dtype") or config.get("torch_dtype") or "float32",
         "transformers_version": config.get("transformers_version"),

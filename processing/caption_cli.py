@@ -17,8 +17,7 @@ from pathlib import Path
 
 from .caption import DEFAULT_QUESTION
 from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
-from .cli_args import positive_int
-from .motion_frames import MOTION_FRAME_STYLES
+from .cli_args import add_motion_frame_arguments, positive_int
 from .pose import POSE_BACKENDS
 
 __all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
@@ -49,12 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--num-keyframes", type=positive_int, default=None, help="keyframes (default: the checkpoint's num_keyframes)"
     )
-    parser.add_argument(
-        "--motion-style",
-        choices=MOTION_FRAME_STYLES,
-        default=None,
-        help="motion-frame style (default: the checkpoint's motion_frame_style)",
-    )
+    add_motion_frame_arguments(parser, default_style=None, size=False)
     parser.add_argument("--smpl-dir", type=Path, default=None, help="SMPL model directory (else limb capsules)")
     parser.add_argument("--max-new-tokens", type=positive_int, default=128)
     parser.add_argument("--json", action="store_true", help="print keyframes, MSD diagnostics and timings as JSON")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .cli_args import positive_int
-from .motion_frames import MOTION_FRAME_STYLES, MotionFrameSettings
+from .cli_args import add_motion_frame_arguments, positive_int
+from .motion_frames import MotionFrameSettings
 from .pose import POSE_BACKENDS
 
 __all__ = ["register", "run_motion", "write_motion_result"]
@@ -54,13 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--allow-pickle", action="store_true", help="allow loading a pickled .pkl SMPL model (only files you trust)"
     )
     parser.add_argument("--alpha", type=float, default=0.6, help="opacity of the drawn body on overlays (default 0.6)")
-    parser.add_argument(
-        "--motion-style",
-        choices=MOTION_FRAME_STYLES,
-        default="mask",
-        help="motion frames: the body alone in a person-centred crop (mask, default) or over the keyframe (overlay)",
-    )
-    parser.add_argument("--motion-size", type=positive_int, default=None, help="side of the masks (default 256)")
+    add_motion_frame_arguments(parser)
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the motion cache")
     parser.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")

@@ -80,6 +80,14 @@ def tiny_macm(seed: int = 0, **overrides) -> MacmForConditionalGeneration:
     return MacmForConditionalGeneration(tiny_macm_config(**overrides)).eval()
 
 
+def sharp_tiny_macm(seed: int = 4) -> MacmForConditionalGeneration:
+    """A tiny M-ACM with larger logits, so decoding choices are not near-ties between code paths."""
+    model = tiny_macm(seed=seed)
+    with torch.no_grad():
+        model.lm_head.weight.mul_(8)
+    return model
+
+
 def tiny_llava(seed: int = 0) -> LlavaOnevisionForConditionalGeneration:
     tokenizer = tiny_tokenizer(with_motion=False)
     config = LlavaOnevisionConfig(

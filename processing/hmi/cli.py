@@ -18,8 +18,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli_args import positive_int
-from ..motion_frames import MOTION_FRAME_STYLES, MotionFrameSettings
+from ..cli_args import add_motion_frame_arguments, positive_int
+from ..motion_frames import MotionFrameSettings
 
 __all__ = ["register", "run_build", "run_merge"]
 
@@ -86,13 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     motion.add_argument("--pose-backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
     motion.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes per clip (default 16)")
-    motion.add_argument(
-        "--motion-style",
-        choices=MOTION_FRAME_STYLES,
-        default="mask",
-        help="motion frames written: the body alone in a person-centred crop (mask, default) or over the keyframe",
-    )
-    motion.add_argument("--motion-size", type=positive_int, default=None, help="side of the masks (default 256)")
+    add_motion_frame_arguments(motion)
     paper = parser.add_argument_group("filters (defaults: the paper's thresholds)")
     paper.add_argument("--single-person-fraction", type=_fraction, default=filters.single_person_fraction)
     paper.add_argument(

@@ -14,7 +14,7 @@ import logging
 import time
 from pathlib import Path
 
-from ..cli_args import non_negative_int, positive_int
+from ..cli_args import add_motion_frame_arguments, non_negative_int, positive_int
 
 __all__ = ["register", "run_synth"]
 
@@ -34,12 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--size", type=positive_int, default=96, help="frame side in pixels, even (default 96)")
     parser.add_argument("--frames", type=positive_int, default=16, help="frames (= keyframes) per clip (default 16)")
     parser.add_argument("--fps", type=float, default=8.0, help="frame rate of the videos (default 8)")
-    parser.add_argument(
-        "--motion-style",
-        choices=("mask", "overlay"),
-        default="mask",
-        help="motion frames: the body alone in a person-centred crop (mask, default) or over the frame (overlay)",
-    )
+    add_motion_frame_arguments(parser, size=False)
     parser.add_argument("--workers", type=positive_int, default=1, help="generating processes (default 1)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run_synth)

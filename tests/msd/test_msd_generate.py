@@ -4,7 +4,7 @@ import threading
 
 import pytest
 import torch
-from tiny_models import paired_inputs, tiny_macm
+from tiny_models import paired_inputs, sharp_tiny_macm, tiny_macm
 from transformers import GenerationMixin, LogitsProcessorList, TextIteratorStreamer
 
 from macm.modeling_macm.msd import UnbatchedMotionSynergeticLogitsProcessor
@@ -15,11 +15,7 @@ NEW = 8
 
 @pytest.fixture(scope="module")
 def model():
-    # a sharper random model (larger logits) so decoding choices are not near-ties
-    model = tiny_macm(seed=4)
-    with torch.no_grad():
-        model.lm_head.weight.mul_(8)
-    return model
+    return sharp_tiny_macm()
 
 
 @pytest.fixture(scope="module")
