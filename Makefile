@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 EXTRAS := motion,eval,train,test,hmi,space
 
-.PHONY: install demo browser test lint format constraints benchmarks synthmotion-tiny clean
+.PHONY: install demo browser test lint format constraints benchmarks synthmotion-tiny synthmotion-tables clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,14 @@ synthmotion-tiny: $(STAMP)
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --pose-source estimated \
 		--modes visual motion msd --out runs/synthmotion-tiny/benchmark-estimated
+
+# After copying a run into space/synthmotion-tiny (with its benchmark folders): the README's and the card's tables are
+# the benchmark's own table.md files.
+EMBEDDED := space/synthmotion-tiny
+synthmotion-tables: $(STAMP)
+	$(BIN)/python -m macm.hub_cards.benchmark_tables README.md $(EMBEDDED)/README.md \
+		--table synthmotion-ground-truth=$(EMBEDDED)/benchmark/table.md \
+		--table synthmotion-estimated=$(EMBEDDED)/benchmark-estimated/table.md
 
 constraints: $(STAMP)
 	{ echo "# Exact versions the project is tested with (pip -c). Regenerate with: make constraints"; \

@@ -8,7 +8,8 @@ from .msd import MSD_SYNERGIES, validate_msd_arguments
 __all__ = ["MacmConfig"]
 
 LOSS_PATHWAYS = ("both", "visual", "motion")
-OVERLAY_STYLES = ("mesh", "capsules")
+MOTION_FRAME_STYLES = ("mask", "overlay")
+MOTION_ENCODERS = ("vision_tower", "joints")
 
 
 class MacmConfig(PreTrainedConfig):
@@ -37,12 +38,31 @@ class MacmConfig(PreTrainedConfig):
         tie_word_embeddings (`bool`, *optional*, defaults to `False`):
             Whether `lm_head` shares the input embedding matrix.
         num_keyframes (`int`, *optional*, defaults to 16):
-            Keyframes (and motion frames) per clip chosen by pose-driven sampling.
-        motion_overlay_style (`str`, *optional*, defaults to `"mesh"`):
-            How the body is drawn on motion frames: `"mesh"` (SMPL, needs the user's SMPL files) or `"capsules"`
-            (part-coloured limbs from keypoints). Used by the pipeline that renders motion frames.
-        motion_overlay_alpha (`float`, *optional*, defaults to 0.6):
-            Opacity of the drawn body over the RGB keyframe.
+            Keyframes (and motion frames) per clip chosen by pose-driven sampling; every caller's default.
+        motion_frame_style (`str`, *optional*, defaults to `"mask"`):
+            How the motion frames draw the recovered body (SMPL mesh when fitted, else part-coloured limbs):
+            `"mask"`, alone on black in one person-centred crop per clip, or `"overlay"`, over the RGB keyframe.
+            Read by `macm.processing.motion_frames.MotionFrameSettings.from_config`.
+        motion_frame_alpha (`float`, *optional*, defaults to 0.6):
+            Opacity of the body in the `"overlay"` style.
+        motion_frame_size (`int`, *optional*):
+            Side of the square masks in pixels; defaults to the vision tower's `image_size`.
+        motion_encoder (`str`, *optional*, defaults to `"vision_tower"`):
+            What reads the motion pathway: `"vision_tower"` (the motion frames through the shared tower, as in the
+            paper) or `"joints"` (a small transformer over the recovered joint sequence, `motion_joints`; the
+            sources' "motion encoder"). Either way the motion projector, `<motion>` tokens and MSD are the same.
+        motion_num_joints (`int`, *optional*, defaults to 17):
+            Joints per frame the `"joints"` encoder reads (COCO-17).
+        motion_encoder_hidden_size (`int`, *optional*, defaults to 128):
+            Width of the `"joints"` encoder.
+        motion_encoder_layers (`int`, *optional*, defaults to 2):
+            Transformer layers of the `"joints"` encoder.
+        motion_encoder_heads (`int`, *optional*, defaults to 4):
+            Attention heads of the `"joints"` encoder.
+        motion_max_frames (`int`, *optional*, defaults to 64):
+            Longest joint sequence the `"joints"` encoder's frame positions cover.
+        motion_encoder_dropout (`float`, *optional*, defaults to 0.1):
+            Dropout inside the `"joints"` encoder's layers (training only).
         loss_pathways (`str`, *optional*, defaults to `"both"`):
             Pathways that get the caption loss when `labels` are passed: `"both"`, `"visual"` or `"motion"`.
         motion_loss_weight (`float`, *optional*, defaults to 1.0):
@@ -103,8 +123,16 @@ class MacmConfig(PreTrainedConfig):
     vision_feature_layer: int | list[int] = -1
     tie_word_embeddings: bool = False
     num_keyframes: int = 16
-    motion_overlay_style: str = "mesh"
-    motion_overlay_alpha: float = 0.6
+    motion_frame_style: str = "mask"
+    motion_frame_alpha: float = 0.6
+    motion_frame_size: int | None = None
+    motion_encoder: str = "vision_tower"
+    motion_num_joints: int = 17
+    motion_encoder_hidden_size: int = 128
+    motion_encoder_layers: int = 2
+    motion_encoder_heads: int = 4
+    motion_max_frames: int = 64
+    motion_encoder_dropout: float = 0.1
     loss_pathways: str = "both"
     motion_loss_weight: float = 1.0
     msd_alpha: list[float] | tuple[float, ...] = (0.5, 0.2, 0.4, 0.8, 0.3, 2.0)
@@ -140,8 +168,25 @@ class MacmConfig(PreTrainedConfig):
             "must be 'default' or 'full'",
         )
         check(self.num_keyframes >= 1, "num_keyframes", "must be >= 1")
-        check(self.motion_overlay_style in OVERLAY_STYLES, "motion_overlay_style", f"must be one of {OVERLAY_STYLES}")
-        check(0.0 <= self.motion_overlay_alpha <= 1.0, "motion_overlay_alpha", "must be in [0, 1]")
+        check(
+            self.motion_frame_style in MOTION_FRAME_STYLES,
+            "motion_frame_style",
+            f"must be one of {MOTION_FRAME_STYLES}",
+        )
+        check(0.0 <= self.motion_frame_alpha <= 1.0, "motion_frame_alpha", "must be in [0, 1]")
+        check(self.motion_frame_size is None or self.motion_frame_size >= 8, "motion_frame_size", "must be >= 8")
+        check(self.motion_encoder in MOTION_ENCODERS, "motion_encoder", f"must be one of {MOTION_ENCODERS}")
+        for field in ("motion_num_joints", "motion_encoder_layers", "motion_max_frames"):
+            check(getattr(self, field) >= 1, field, "must be >= 1")
+        check(
+            self.motion_encoder_hidden_size % max(1, self.motion_encoder_heads) == 0
+            and self.motion_encoder_heads >= 1,
+            "motion_encoder_hidden_size",
+            "must be a multiple of motion_encoder_heads (>= 1)",
+        )
+        check(0.0 <= self.motion_encoder_dropout < 1.0, "motion_encoder_dropout", "must be in [0, 1)")
+        if self.motion_encoder == "joints":
+            check(self.num_keyframes <= self.motion_max_frames, "num_keyframes", "must be <= motion_max_frames")
         check(self.loss_pathways in LOSS_PATHWAYS, "loss_pathways", f"must be one of {LOSS_PATHWAYS}")
         check(self.motion_loss_weight >= 0.0, "motion_loss_weight", "must be >= 0")
         check(self.msd_synergy in MSD_SYNERGIES, "msd_synergy", f"must be one of {MSD_SYNERGIES}")

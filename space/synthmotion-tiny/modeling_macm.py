@@ -15,7 +15,9 @@ from torch import nn
 from transformers import AutoModel, GenerationMixin, LogitsProcessorList, PreTrainedModel
 from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache
+from transformers.generation.configuration_utils import ALL_STATIC_CACHE_IMPLEMENTATIONS
 from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
+from transformers.utils.generic import can_return_tuple
 
 from .configuration_macm import LOSS_PATHWAYS, MacmConfig
 from .msd import MotionSynergeticLogitsProcessor, MsdStep, UnbatchedMotionSynergeticLogitsProcessor
@@ -117,19 +119,23 @@ class MacmPreTrainedModel(PreTrainedModel):
         super()._init_weights(module)
         if isinstance(module, MacmModel):
             module.image_newline.normal_(mean=0.0, std=1 / math.sqrt(self.config.text_config.hidden_size))
+        elif isinstance(module, MacmJointMotionEncoder):
+            module.slot_embedding.normal_(mean=0.0, std=0.02)
+        elif isinstance(module, nn.MultiheadAttention):  # its fused input projection is no nn.Linear
+            nn.init.xavier_uniform_(module.in_proj_weight)
+            if module.in_proj_bias is not None:
+                module.in_proj_bias.zero_()
 
 
 class MacmMultiModalProjector(nn.Module):
-    """Two-layer MLP from vision features to the language model's width (one per pathway)."""
+    """Two-layer MLP from vision (or motion-encoder) features to the language model's width (one per pathway)."""
 
-    def __init__(self, config: MacmConfig):
+    def __init__(self, config: MacmConfig, in_features: int | None = None):
         super().__init__()
-        num_feature_layers = 1 if isinstance(config.vision_feature_layer, int) else len(config.vision_feature_layer)
-        self.linear_1 = nn.Linear(
-            config.vision_config.hidden_size * num_feature_layers,
-            config.text_config.hidden_size,
-            bias=config.multimodal_projector_bias,
-        )
+        if in_features is None:
+            num_layers = 1 if isinstance(config.vision_feature_layer, int) else len(config.vision_feature_layer)
+            in_features = config.vision_config.hidden_size * num_layers
+        self.linear_1 = nn.Linear(in_features, config.text_config.hidden_size, bias=config.multimodal_projector_bias)
         self.act = ACT2FN[config.projector_hidden_act]
         self.linear_2 = nn.Linear(
             config.text_config.hidden_size, config.text_config.hidden_size, bias=config.multimodal_projector_bias
@@ -139,11 +145,92 @@ class MacmMultiModalProjector(nn.Module):
         return self.linear_2(self.act(self.linear_1(features)))
 
 
-def num_video_tokens(config: MacmConfig, num_frames: int) -> int:
-    """Placeholder tokens one clip of `num_frames` frames takes (2x2-pooled patches per frame, plus a newline)."""
+def tokens_per_frame(config: MacmConfig) -> int:
+    """Placeholder tokens one frame takes: the vision tower's patches, 2x2-pooled."""
     patches_per_side = config.vision_config.image_size // config.vision_config.patch_size
-    pooled_per_side = math.ceil(patches_per_side / 2)
-    return num_frames * pooled_per_side * pooled_per_side + 1
+    return math.ceil(patches_per_side / 2) ** 2
+
+
+def num_video_tokens(config: MacmConfig, num_frames: int) -> int:
+    """Placeholder tokens one clip of `num_frames` frames takes (pooled patches per frame, plus a newline)."""
+    return num_frames * tokens_per_frame(config) + 1
+
+
+class MacmJointMotionEncoder(nn.Module):
+    r"""
+    The motion pathway's encoder over the recovered joint sequence (`config.motion_encoder="joints"`).
+
+    Per frame, each joint's normalised position (from `MacmProcessor`), its score, its position relative to the
+    frame's visible joints and its motion since the previous frame form one vector; temporal convolutions read
+    short movements and a small transformer relates the whole clip; each frame then fills as many token slots as a
+    frame of the visual pathway does (its vector plus a learned per-slot embedding), so the `<motion>` block keeps
+    the `<video>` block's length and positions and MSD pairs the two pathways as before. Joints carry the person's
+    own left and right, which RGB pixels of a symmetric body seen from behind do not.
+    """
+
+    FEATURES_PER_JOINT = 7  # x, y, score, x and y relative to the frame's joints, motion in x and y
+
+    def __init__(self, config: MacmConfig):
+        super().__init__()
+        width = config.motion_encoder_hidden_size
+        num_inputs = config.motion_num_joints * self.FEATURES_PER_JOINT
+        self.input_norm = nn.LayerNorm(num_inputs)
+        self.frame_embedding = nn.Linear(num_inputs, width)
+        self.temporal_conv = nn.Sequential(
+            nn.Conv1d(width, width, 3, padding=1),
+            nn.GELU(),
+            nn.Conv1d(width, width, 3, padding=1),
+            nn.GELU(),
+        )
+        self.position_embedding = nn.Embedding(config.motion_max_frames, width)
+        layer = nn.TransformerEncoderLayer(
+            width,
+            config.motion_encoder_heads,
+            4 * width,
+            dropout=config.motion_encoder_dropout,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
+        self.layers = nn.TransformerEncoder(layer, config.motion_encoder_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+        self.slot_embedding = nn.Parameter(torch.zeros(tokens_per_frame(config), width))
+
+    @staticmethod
+    def frame_features(motion_joints: torch.Tensor) -> torch.Tensor:
+        """`(B, F, K, 3)` normalised joints -> `(B, F, K * 7)` per-frame vectors (unseen joints contribute zeros)."""
+        xy, score = motion_joints[..., :2], motion_joints[..., 2:]
+        seen = (score > 0).to(xy.dtype)
+        count = seen.sum(dim=2, keepdim=True).clamp_min(1.0)
+        centre = (xy * seen).sum(dim=2, keepdim=True) / count
+        pose = (xy - centre) * seen
+        previous_xy = torch.cat([xy[:, :1], xy[:, :-1]], dim=1)
+        previous_seen = torch.cat([seen[:, :1], seen[:, :-1]], dim=1)
+        velocity = (xy - previous_xy) * seen * previous_seen
+        return torch.cat([xy, score, pose, velocity], dim=-1).flatten(2)
+
+    def encode_frames(self, motion_joints: torch.Tensor) -> torch.Tensor:
+        """`(B, F, K, 3)` normalised joints -> `(B, F, width)` one vector per frame, aware of the whole clip."""
+        if motion_joints.dim() != 4 or motion_joints.shape[-1] != 3:
+            raise ValueError(
+                f"`motion_joints` must have shape (batch, frames, joints, 3), got {tuple(motion_joints.shape)}"
+            )
+        num_frames = motion_joints.shape[1]
+        if num_frames > self.position_embedding.num_embeddings:
+            raise ValueError(
+                f"`motion_joints` has {num_frames} frames; this encoder covers at most "
+                f"{self.position_embedding.num_embeddings} (config.motion_max_frames)"
+            )
+        hidden = self.frame_embedding(self.input_norm(self.frame_features(motion_joints)))
+        hidden = hidden + self.temporal_conv(hidden.transpose(1, 2)).transpose(1, 2)
+        positions = torch.arange(num_frames, device=motion_joints.device)
+        return self.norm(self.layers(hidden + self.position_embedding(positions)))
+
+    def forward(self, motion_joints: torch.Tensor) -> torch.Tensor:
+        """`(B, F, K, 3)` -> `(B * F, tokens per frame, width)`, laid out as the vision tower's frames are."""
+        frames = self.encode_frames(motion_joints)
+        slots = frames[:, :, None, :] + self.slot_embedding.to(frames.dtype)
+        return slots.flatten(0, 1)
 
 
 class MacmModel(MacmPreTrainedModel):
@@ -153,7 +240,12 @@ class MacmModel(MacmPreTrainedModel):
         super().__init__(config)
         self.vision_tower = AutoModel.from_config(config.vision_config)
         self.multi_modal_projector = MacmMultiModalProjector(config)
-        self.motion_projector = MacmMultiModalProjector(config)
+        if config.motion_encoder == "joints":
+            self.motion_encoder = MacmJointMotionEncoder(config)
+            self.motion_projector = MacmMultiModalProjector(config, in_features=config.motion_encoder_hidden_size)
+        else:
+            self.motion_encoder = None
+            self.motion_projector = MacmMultiModalProjector(config)
         embed_std = 1 / math.sqrt(config.text_config.hidden_size)
         self.image_newline = nn.Parameter(torch.randn(config.text_config.hidden_size, dtype=self.dtype) * embed_std)
         self.language_model = AutoModel.from_config(config.text_config)
@@ -191,24 +283,53 @@ class MacmModel(MacmPreTrainedModel):
         newline = self.image_newline[None, None, :].expand(batch_size, 1, -1).to(features.device, features.dtype)
         return torch.cat((features, newline), dim=1)  # (B, F * P + 1, D)
 
+    @property
+    def motion_input_name(self) -> str:
+        """The input the motion pathway reads: `"pixel_values_motion"` or, for the joints encoder, `"motion_joints"`."""
+        return "motion_joints" if self.config.motion_encoder == "joints" else "pixel_values_motion"
+
+    def _encode_joints(self, motion_joints: torch.Tensor) -> torch.Tensor:
+        """`(B, F, K, 3)` joints -> `(B, F * P + 1, D)` motion features, the `"joints"` encoder's pathway."""
+        tokens = self.motion_encoder(motion_joints.to(self.motion_projector.linear_1.weight.dtype))
+        features = self.motion_projector(tokens).reshape(
+            motion_joints.shape[0], -1, self.config.text_config.hidden_size
+        )
+        newline = (
+            self.image_newline[None, None, :].expand(features.shape[0], 1, -1).to(features.device, features.dtype)
+        )
+        return torch.cat((features, newline), dim=1)
+
     def get_pathway_features(
         self,
         pixel_values_videos: torch.Tensor | None = None,
         pixel_values_motion: torch.Tensor | None = None,
         vision_feature_layer: int | list[int] | None = None,
         vision_feature_select_strategy: str | None = None,
+        motion_joints: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """
         Encode keyframes and motion frames with the shared vision tower (one pass for both) and each pathway's
-        projector.
+        projector; with `config.motion_encoder="joints"`, the motion pathway encodes `motion_joints` instead.
 
         Args:
             pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
             pixel_values_motion (`torch.FloatTensor` of shape `(B_m, F_m, C, H, W)`, *optional*): motion frames.
+            motion_joints (`torch.FloatTensor` of shape `(B_m, F_m, K, 3)`, *optional*): normalised joints per
+                frame (see `MacmProcessor`), for the `"joints"` motion encoder.
 
         Returns:
             `(video_features, motion_features)`, each `(B, F * P + 1, D)` or `None`.
         """
+        motion_features = None
+        if self.motion_encoder is not None:
+            if motion_joints is not None:
+                motion_features = self._encode_joints(motion_joints)
+            pixel_values_motion = None  # this model's motion pathway reads joints; motion frames are for people
+        elif motion_joints is not None:
+            raise ValueError(
+                "`motion_joints` were given but this model's motion pathway reads motion frames "
+                "(config.motion_encoder='vision_tower'): pass `pixel_values_motion`"
+            )
         layer = vision_feature_layer if vision_feature_layer is not None else self.config.vision_feature_layer
         strategy = (
             vision_feature_select_strategy
@@ -217,7 +338,7 @@ class MacmModel(MacmPreTrainedModel):
         )
         clips = [c for c in (pixel_values_videos, pixel_values_motion) if c is not None]
         if not clips:
-            return None, None
+            return None, motion_features
         for name, clip in (("pixel_values_videos", pixel_values_videos), ("pixel_values_motion", pixel_values_motion)):
             if clip is not None and clip.dim() != 5:
                 raise ValueError(
@@ -230,7 +351,7 @@ class MacmModel(MacmPreTrainedModel):
             )
         frames = torch.cat([c.flatten(0, 1) for c in clips]).to(self.vision_tower.dtype)
         selected = self._select_vision_features(frames, layer, strategy)
-        video_features = motion_features = None
+        video_features = None
         offset = 0
         if pixel_values_videos is not None:
             count = pixel_values_videos.shape[0] * pixel_values_videos.shape[1]
@@ -244,8 +365,15 @@ class MacmModel(MacmPreTrainedModel):
             )
         return video_features, motion_features
 
+    def _placeholder_mask(self, input_ids, inputs_embeds, token_id: int) -> torch.Tensor:
+        """`(rows, T)` positions of `token_id`: read from `input_ids`, or found by its embedding without them."""
+        if input_ids is not None:
+            return input_ids == token_id
+        embedding = self.get_input_embeddings()(torch.tensor(token_id, device=inputs_embeds.device))
+        return (inputs_embeds == embedding.to(inputs_embeds.dtype)).all(-1)
+
     def _scatter(self, inputs_embeds, input_ids, token_id: int, features: torch.Tensor, kind: str):
-        mask = input_ids == token_id  # (rows, T)
+        mask = self._placeholder_mask(input_ids, inputs_embeds, token_id)
         n_tokens, n_features = int(mask.sum()), features.shape[0] * features.shape[1]
         if n_tokens != n_features:
             raise ValueError(
@@ -278,6 +406,7 @@ class MacmModel(MacmPreTrainedModel):
             position_ids = torch.cat([position_ids, position_ids])
         return input_ids, attention_mask, position_ids
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -291,41 +420,64 @@ class MacmModel(MacmPreTrainedModel):
         vision_feature_select_strategy: str | None = None,
         use_cache: bool | None = None,
         pathways: str | None = None,
+        motion_joints: torch.FloatTensor | None = None,
         **kwargs,
-    ) -> MacmModelOutputWithPast:
+    ) -> MacmModelOutputWithPast | tuple:
         r"""
         pathways (`str`, *optional*):
             `None`: rows as given; `<video>` positions get keyframe features, `<motion>` positions motion-frame
             features. `"visual"`: the visual pathway only (motion frames ignored). `"motion"`: the prompt's `<video>`
             placeholders become `<motion>` and get motion-frame features. `"both"`: visual rows and motion twins
-            stacked (`2B` rows, visual first).
+            stacked (`2B` rows, visual first). The three pathway settings build their rows from a `<video>`-only
+            prompt; a prompt that places its own `<motion>` placeholders is read as written (`None`).
+        motion_joints (`torch.FloatTensor` of shape `(B, F, K, 3)`, *optional*):
+            The motion pathway's input when `config.motion_encoder="joints"` (in place of `pixel_values_motion`).
         """
         if pathways not in PATHWAYS:
             raise ValueError(f"`pathways` must be one of {PATHWAYS}, got {pathways!r}")
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
+        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
+        if pathways is not None and is_prefill:
+            num_motion_tokens = int(
+                self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).sum()
+            )
+            if num_motion_tokens:
+                raise ValueError(
+                    f"pathways={pathways!r} builds its rows from a <video>-only prompt (the motion rows swap each "
+                    f"<video> for <motion>), but the prompt already holds {num_motion_tokens} <motion> tokens. Write "
+                    "the prompt with <video> only and pass the motion frames as `pixel_values_motion`, or read it as "
+                    "written with pathways=None (with `labels`, pathways=None means `config.loss_pathways`: compute "
+                    "the loss from the logits yourself)"
+                )
         if pathways in ("both", "motion"):
             if input_ids is None:
                 raise ValueError(f"pathways={pathways!r} needs `input_ids` (it derives the motion prompt from them)")
             input_ids, attention_mask, position_ids = self.pair_pathways(
                 input_ids, attention_mask, position_ids, pathways
             )
+        motion_name = self.motion_input_name
+        motion_input = motion_joints if motion_name == "motion_joints" else pixel_values_motion
+        other_input = pixel_values_motion if motion_name == "motion_joints" else motion_joints
+        if motion_input is None and other_input is not None:
+            raise ValueError(
+                f"This model's motion pathway reads `{motion_name}` (config.motion_encoder="
+                f"{self.config.motion_encoder!r}), but only the other kind of motion input was given"
+            )
         if pathways == "visual":
-            pixel_values_motion = None
+            pixel_values_motion = motion_joints = motion_input = None
         elif pathways == "motion":
             pixel_values_videos = None
-        is_prefill = past_key_values is None or past_key_values.get_seq_length() == 0
-        if pathways in ("both", "motion") and is_prefill and pixel_values_motion is None:
-            raise ValueError(f"pathways={pathways!r} needs `pixel_values_motion` (the rendered motion frames)")
+        if pathways in ("both", "motion") and is_prefill and motion_input is None:
+            raise ValueError(f"pathways={pathways!r} needs `{motion_name}` (the motion pathway's input)")
 
         if (
             pathways is None
-            and pixel_values_motion is not None
-            and input_ids is not None
-            and not (input_ids == self.config.motion_token_id).any()
+            and motion_input is not None
+            and not self._placeholder_mask(input_ids, inputs_embeds, self.config.motion_token_id).any()
         ):
             raise ValueError(
-                f"{pixel_values_motion.shape[0]} motion clips were given but the prompt has no <motion> tokens: "
+                f"{motion_input.shape[0]} motion clips were given but the prompt has no <motion> tokens: "
                 "pass pathways='both' (visual and motion rows stacked), 'motion' or 'visual'"
             )
         if output_msd_unused := kwargs.pop("output_msd", None):
@@ -334,18 +486,21 @@ class MacmModel(MacmPreTrainedModel):
         if inputs_embeds is None:
             inputs_embeds = self.get_input_embeddings()(input_ids)
         video_features, motion_features = self.get_pathway_features(
-            pixel_values_videos, pixel_values_motion, vision_feature_layer, vision_feature_select_strategy
+            pixel_values_videos,
+            pixel_values_motion,
+            vision_feature_layer,
+            vision_feature_select_strategy,
+            motion_joints,
         )
-        if input_ids is not None:
-            for features, token_id, kind in (
-                (video_features, self.config.video_token_id, "video"),
-                (motion_features, self.config.motion_token_id, "motion"),
-            ):
-                if features is not None:
-                    inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
-                elif is_prefill and (input_ids == token_id).any():
-                    pixel_name = "pixel_values_videos" if kind == "video" else "pixel_values_motion"
-                    raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
+        for features, token_id, kind in (
+            (video_features, self.config.video_token_id, "video"),
+            (motion_features, self.config.motion_token_id, "motion"),
+        ):
+            if features is not None:
+                inputs_embeds = self._scatter(inputs_embeds, input_ids, token_id, features, kind)
+            elif is_prefill and self._placeholder_mask(input_ids, inputs_embeds, token_id).any():
+                pixel_name = "pixel_values_videos" if kind == "video" else motion_name
+                raise ValueError(f"The prompt has {kind} tokens but `{pixel_name}` was not given")
 
         outputs = self.language_model(
             attention_mask=attention_mask,
@@ -353,6 +508,7 @@ class MacmModel(MacmPreTrainedModel):
             past_key_values=past_key_values,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
+            return_dict=True,
             **kwargs,
         )
         return MacmModelOutputWithPast(
@@ -397,6 +553,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     """
 
     _tied_weights_keys = {"lm_head.weight": "model.language_model.embed_tokens.weight"}
+    _tp_plan = {"lm_head": "colwise_gather_output"}
 
     def __init__(self, config: MacmConfig):
         super().__init__(config)
@@ -413,6 +570,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
     def get_output_embeddings(self) -> nn.Module:
         return self.lm_head
 
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -428,12 +586,15 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         use_cache: bool | None = None,
         logits_to_keep: int | torch.Tensor = 0,
         pathways: str | None = None,
+        motion_joints: torch.FloatTensor | None = None,
         **kwargs,
-    ) -> MacmCausalLMOutputWithPast:
+    ) -> MacmCausalLMOutputWithPast | tuple:
         r"""
         input_ids (`torch.LongTensor` of shape `(B, T)`): prompt with `<video>` (and/or `<motion>`) placeholders.
         pixel_values_videos (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): RGB keyframes.
         pixel_values_motion (`torch.FloatTensor` of shape `(B, F, C, H, W)`, *optional*): motion frames.
+        motion_joints (`torch.FloatTensor` of shape `(B, F, K, 3)`, *optional*): normalised joints, the motion
+            pathway's input when `config.motion_encoder="joints"`.
         labels (`torch.LongTensor` of shape `(B, T)`, *optional*): targets, `-100` where no loss is taken.
         pathways (`str`, *optional*):
             See [`MacmModel.forward`]. With `labels` and no value, `config.loss_pathways` is used.
@@ -453,6 +614,8 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             vision_feature_select_strategy=vision_feature_select_strategy,
             use_cache=use_cache,
             pathways=pathways,
+            motion_joints=motion_joints,
+            return_dict=True,
             **kwargs,
         )
         hidden_states = outputs.last_hidden_state
@@ -491,13 +654,24 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             motion_loss=motion_loss,
         )
 
-    def prepare_inputs_for_generation(self, input_ids, pixel_values_motion=None, is_first_iteration=False, **kwargs):
+    def prepare_inputs_for_generation(
+        self,
+        input_ids,
+        inputs_embeds=None,
+        pixel_values_motion=None,
+        motion_joints=None,
+        is_first_iteration=False,
+        **kwargs,
+    ):
+        # `inputs_embeds` replace `input_ids` at prefill only, as in LLaVA-OneVision; the placeholders are then found
+        # by their embeddings.
         model_inputs = super().prepare_inputs_for_generation(
-            input_ids, is_first_iteration=is_first_iteration, **kwargs
+            input_ids, inputs_embeds=inputs_embeds, is_first_iteration=is_first_iteration, **kwargs
         )
-        # Motion frames, like keyframes, are only read at prefill; after it their features live in the KV cache.
+        # The motion inputs, like keyframes, are only read at prefill; after it their features live in the KV cache.
         if is_first_iteration or not kwargs.get("use_cache", True):
             model_inputs["pixel_values_motion"] = pixel_values_motion
+            model_inputs["motion_joints"] = motion_joints
         return model_inputs
 
     def _reorder_cache(self, past_key_values: Cache, beam_idx: torch.LongTensor) -> Cache:
@@ -554,9 +728,12 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         Args:
             msd (`bool`, *optional*):
                 Decode both pathways together and combine them with [`MotionSynergeticLogitsProcessor`]. Needs
-                `pixel_values_motion`. Defaults to the generation config's `msd` (`False` when unset); with
-                `msd=False` this is exactly plain decoding of the prompt as given. Either way the `<video>` and
-                `<motion>` placeholder tokens are never generated (added to `suppress_tokens`).
+                the motion pathway's input (`pixel_values_motion`, or `motion_joints` for the joints encoder).
+                Defaults to the generation config's `msd` (`False` when unset); with `msd=False` this is exactly
+                plain decoding of the prompt as given. Either way the `<video>` and `<motion>` placeholder tokens
+                are never generated (added to `suppress_tokens`). MSD needs `input_ids` (the motion rows are derived
+                from them) and the default dynamic cache (it holds `2B` rows); `inputs_embeds` and static caches are
+                plain decoding only.
             msd_alpha, msd_beta, msd_theta, msd_synergy, msd_terms (*optional*):
                 Per-call overrides of the MSD parameters; unset ones come from the generation config, then the
                 model config.
@@ -571,7 +748,7 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
             prompt = inputs if inputs is not None else kwargs.get("input_ids")
             if (
                 kwargs.get("pathways") is None
-                and kwargs.get("pixel_values_motion") is not None
+                and kwargs.get(self.model.motion_input_name) is not None
                 and prompt is not None
                 and not (prompt == self.config.motion_token_id).any()
             ):
@@ -580,8 +757,10 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
                 inputs, generation_config=generation_config, logits_processor=logits_processor, **kwargs
             )
 
-        if kwargs.get("pixel_values_motion") is None:
-            raise ValueError("`msd=True` needs `pixel_values_motion` (the motion frames from the processor)")
+        if kwargs.get(self.model.motion_input_name) is None:
+            raise ValueError(
+                f"`msd=True` needs `{self.model.motion_input_name}` (the motion pathway's input from the processor)"
+            )
         if kwargs.get("pathways") not in (None, "both"):
             raise ValueError(f"`msd=True` decodes pathways='both'; got pathways={kwargs['pathways']!r}")
         if output_msd and not kwargs.get(
@@ -589,7 +768,20 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         ):
             raise ValueError("`output_msd=True` needs `return_dict_in_generate=True`")
         if kwargs.get("inputs_embeds") is not None:
-            raise ValueError("`msd=True` needs `input_ids`: the motion prompt is derived from them")
+            raise ValueError(
+                "`msd=True` does not take `inputs_embeds`: the motion rows are built from `input_ids` (each <video> "
+                "becomes <motion>). Pass `input_ids` only, or decode the embeddings with `msd=False`"
+            )
+        cache = kwargs.get("past_key_values")
+        cache_implementation = kwargs.get(
+            "cache_implementation", getattr(generation_config or self.generation_config, "cache_implementation", None)
+        )
+        if cache_implementation in ALL_STATIC_CACHE_IMPLEMENTATIONS or getattr(cache, "is_compileable", False):
+            raise ValueError(
+                "`msd=True` does not support static caches: it decodes 2B rows (visual and motion) from B prompts, "
+                "which a cache and a 4D mask sized for B rows cannot hold. Use the default dynamic cache, or "
+                "`msd=False`"
+            )
         msd_processor = MotionSynergeticLogitsProcessor(
             alpha=self._resolve_msd_setting("msd_alpha", msd_alpha, generation_config),
             beta=self._resolve_msd_setting("msd_beta", msd_beta, generation_config),

@@ -3,7 +3,9 @@
 Keyframes are chosen and motion frames rendered upstream (the project's motion pipeline); this processor turns
 them into pixel tensors and expands each `<video>` placeholder to the number of tokens the model's visual pathway
 produces for the clip. The motion pathway's prompt is the same prompt with `<motion>` in place of `<video>`: same
-length, same positions, which is what lets `generate(msd=True)` stack both pathways on the batch axis.
+length, same positions, which is what lets `generate(msd=True)` stack both pathways on the batch axis. A model
+whose motion pathway reads joints (`motion_encoder="joints"`) gets `motion_joints` instead of motion frames:
+each clip's keypoints, normalised here for position and size (`normalize_motion_joints`).
 """
 
 import math
@@ -13,7 +15,11 @@ import torch
 from PIL import Image
 from transformers import BatchFeature, ProcessorMixin
 
-__all__ = ["MacmProcessor"]
+__all__ = ["MacmProcessor", "normalize_motion_joints"]
+
+# COCO-17, the layout the joints encoder reads: hips give the clip's centre.
+COCO17_HIPS = (11, 12)
+MIN_JOINT_SCORE = 0.3
 
 DEFAULT_CHAT_TEMPLATE = (
     "{% for message in messages %}{{ '<|im_start|>' + message['role'] + ' ' }}"
@@ -51,6 +57,60 @@ def _as_clips(clips, name: str) -> list[list]:
             batch.extend(_as_clips(clip, name))
         return batch
     raise ValueError(f"`{name}` must be a clip (a list of frames or a (F, H, W, C) array) or a list of clips")
+
+
+def normalize_motion_joints(keypoints, min_score: float = MIN_JOINT_SCORE, hips=COCO17_HIPS) -> np.ndarray:
+    """One clip's keypoints in the person's own frame of reference, as the joints encoder reads them.
+
+    One centre and one scale for the whole clip, so movement through the frame (a step, a jump) survives: the centre
+    is the median hip centre over the frames that see both hips (else the median centre of the joints' boxes), the
+    scale the median height of the visible joints over the frames. Coordinates become `(xy - centre) / scale`; a
+    joint scored below `min_score` (or not finite) becomes `(0, 0)` with score 0.
+
+    Args:
+        keypoints (`np.ndarray` of shape `(F, K, 3)`): x, y in pixels and a score per joint (COCO-17 order).
+        min_score (`float`, *optional*, defaults to 0.3): joints scored below this are dropped.
+        hips (`tuple[int, int]`, *optional*): indices of the left and right hip.
+
+    Returns:
+        `np.ndarray` of shape `(F, K, 3)`, `float32`: normalised x, y and the score (0 for dropped joints).
+    """
+    keypoints = np.asarray(keypoints, dtype=np.float64)
+    if keypoints.ndim != 3 or keypoints.shape[-1] != 3:
+        raise ValueError(f"motion joints must have shape (frames, joints, 3), got {keypoints.shape}")
+    xy, score = keypoints[..., :2], np.nan_to_num(keypoints[..., 2])
+    visible = (score >= min_score) & np.isfinite(xy).all(axis=-1)
+    out = np.zeros(keypoints.shape, dtype=np.float32)
+    if not visible.any():
+        return out
+    masked = np.where(visible[..., None], xy, np.nan)
+    seen = visible.any(axis=1)
+    low, high = np.nanmin(masked[seen], axis=1), np.nanmax(masked[seen], axis=1)  # (F_seen, 2)
+    both_hips = visible[:, list(hips)].all(axis=1)
+    if both_hips.any():
+        centre = np.median(xy[both_hips][:, list(hips)].mean(axis=1), axis=0)
+    else:
+        centre = np.median((low + high) / 2, axis=0)
+    scale = float(np.median(high[:, 1] - low[:, 1]))
+    if not scale > 1e-6:
+        scale = max(float(np.max(high - low)), 1.0)
+    out[..., :2] = np.where(visible[..., None], (xy - centre) / scale, 0.0)
+    out[..., 2] = np.where(visible, np.clip(score, 0.0, 1.0), 0.0)
+    return out
+
+
+def _as_joint_clips(joints) -> list[np.ndarray]:
+    """One clip's `(F, K, 3)` keypoints or a batch of them (a list, or a `(B, F, K, 3)` array) as a list of clips."""
+    if isinstance(joints, (np.ndarray, torch.Tensor)):
+        joints = np.asarray(joints)
+        if joints.ndim == 3:
+            return [joints]
+        if joints.ndim == 4:
+            return list(joints)
+        raise ValueError(f"`motion_joints` as an array must have 3 or 4 dims, got {joints.ndim}")
+    if isinstance(joints, (list, tuple)) and joints:
+        return [np.asarray(clip) for clip in joints]
+    raise ValueError("`motion_joints` must be one clip's (F, K, 3) keypoints or a list of them")
 
 
 class MacmProcessor(ProcessorMixin):
@@ -126,6 +186,7 @@ class MacmProcessor(ProcessorMixin):
         text: str | list[str] | None = None,
         videos=None,
         motion_frames=None,
+        motion_joints=None,
         return_tensors: str | None = "pt",
         padding: bool | str = True,
         padding_side: str = "left",
@@ -138,11 +199,16 @@ class MacmProcessor(ProcessorMixin):
                 a list of clips, in placeholder order.
             motion_frames: the motion frames of the same clips, same structure and frame counts. Prompts may also
                 hold explicit `<motion>` placeholders, which take these clips in order.
+            motion_joints: for a model with `motion_encoder="joints"`, each clip's keypoints in pixels, one
+                `(F, K, 3)` array (x, y, score; COCO-17) per clip, frame for frame with its keyframes; normalised with
+                `normalize_motion_joints`. Given alone (without `motion_frames`) they take the `<motion>` placeholders
+                or pair with `videos` as motion frames do.
             padding_side (`str`, *optional*, defaults to `"left"`): left padding, as batched generation needs.
 
         Returns:
             [`BatchFeature`] with `input_ids`, `attention_mask`, and `pixel_values_videos` /
-            `pixel_values_motion` of shape `(num_clips, F, C, H, W)` when given.
+            `pixel_values_motion` of shape `(num_clips, F, C, H, W)` and `motion_joints` of shape `(num_clips, F, K, 3)`
+            when given.
         """
         if text is None:
             raise ValueError("MacmProcessor needs `text` (a prompt with a <video> placeholder per clip)")
@@ -165,6 +231,20 @@ class MacmProcessor(ProcessorMixin):
                     f"{[len(c) for c in motion_clips]} motion frames for {[len(c) for c in video_clips]} keyframes"
                 )
             data["pixel_values_motion"] = self._pixel_values(motion_clips, "motion_frames", **images_kwargs)
+        if motion_joints is not None:
+            joint_clips = [normalize_motion_joints(clip) for clip in _as_joint_clips(motion_joints)]
+            counts = [len(clip) for clip in joint_clips]
+            paired = [len(c) for c in motion_clips] if motion_clips else [len(c) for c in video_clips]
+            if not motion_clips and any(t.count(self.motion_token) for t in texts):
+                texts = self._expand(texts, self.motion_token, joint_clips, "motion_joints")
+            elif counts != paired:
+                raise ValueError(
+                    f"`motion_joints` must pair with the clips' frames one for one: got joints for {counts} frames, "
+                    f"clips of {paired} frames"
+                )
+            if len({clip.shape for clip in joint_clips}) != 1:
+                raise ValueError(f"Every clip in `motion_joints` must have the same shape, got {counts} frames")
+            data["motion_joints"] = torch.from_numpy(np.stack(joint_clips))
 
         text_inputs = self.tokenizer(
             texts, padding=padding, padding_side=padding_side, return_tensors=return_tensors, **kwargs
@@ -180,4 +260,4 @@ class MacmProcessor(ProcessorMixin):
 
     @property
     def model_input_names(self):
-        return ["input_ids", "attention_mask", "pixel_values_videos", "pixel_values_motion"]
+        return ["input_ids", "attention_mask", "pixel_values_videos", "pixel_values_motion", "motion_joints"]
