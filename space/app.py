@@ -119,8 +119,8 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="M-ACM: human motion captioning", delete_cache=(1800, 3600)) as blocks:
         gr.Markdown(
             "# M-ACM: fine-grained human motion captioning\n"
-            "A video LLM that reads a clip twice: its keyframes (the *visual pathway*) and the same keyframes with "
-            "the body drawn over them (the *motion pathway*), combined token by token by **Motion Synergetic "
+            "A video LLM that reads a clip twice: its keyframes (the *visual pathway*) and the body recovered from "
+            "them, as motion masks or joints (the *motion pathway*), combined token by token by **Motion Synergetic "
             f"Decoding** (MSD). Upload a short clip of one person (up to {LIMITS.max_seconds:g} s, "
             f"{LIMITS.max_file_mb:g} MB, {LIMITS.max_side} px) or pick an example."
         )

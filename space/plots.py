@@ -34,9 +34,15 @@ LIMBS: dict[str, tuple[str, ...]] = {
 
 
 def keyframe_pairs(keyframes, motion_frames, timestamps) -> list[tuple[np.ndarray, str]]:
-    """Gallery items: each keyframe with its motion frame to the right, captioned with its index and time."""
+    """Gallery items: each keyframe with its motion frame (scaled to the keyframe's height: masks are square crops)
+    to the right, captioned with its index and time."""
+    import cv2
+
     items = []
     for index, (rgb, motion) in enumerate(zip(keyframes, motion_frames, strict=True)):
+        if motion.shape[0] != rgb.shape[0]:
+            width = max(1, round(motion.shape[1] * rgb.shape[0] / motion.shape[0]))
+            motion = cv2.resize(motion, (width, rgb.shape[0]), interpolation=cv2.INTER_AREA)
         gap = np.full((rgb.shape[0], max(2, rgb.shape[1] // 32), 3), 255, dtype=np.uint8)
         pair = np.hstack([rgb, gap, motion])
         if pair.shape[0] < PAIR_HEIGHT:  # 96-px SynthMotion frames would be thumbnails

@@ -36,7 +36,7 @@ def test_analyze_captions_a_synthmotion_clip_with_and_without_msd(space_app, syn
     )
     assert [f for f, _ in stages] == sorted(f for f, _ in stages) and stages[-1] == (1.0, "done")
     overlay = Path(last(updates, "overlay"))
-    assert overlay.stat().st_size > 0 and overlay.name == "overlay_x4.mp4"  # 96 px clip enlarged for the page
+    assert overlay.stat().st_size > 0 and overlay.name == "overlay_x2.mp4"  # 192 px clip enlarged for the page
     gallery = last(updates, "gallery")
     assert len(gallery) == 8 and gallery[0][0].shape[1] > 2 * gallery[0][0].shape[0]  # RGB | gap | motion frame
     assert last(updates, "synergy") is not None and last(updates, "timeline") is not None
