@@ -39,3 +39,13 @@ def test_every_shipped_file_is_checked():
         "msd.py",
         "convert_llava_onevision.py",
     }
+
+
+def test_the_embedded_checkpoints_remote_code_is_the_package_code():
+    """A Hub folder must carry its model code; the embedded checkpoint's copies are never a stale fork of it."""
+    embedded = SHIPPED[0].parents[1] / "space" / "synthmotion-tiny"
+    copies = sorted(embedded.glob("*.py"))
+    assert {p.name for p in copies} == {"configuration_macm.py", "modeling_macm.py", "processing_macm.py", "msd.py"}
+    for copy in copies:
+        source = SHIPPED[0].parent / copy.name
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} differs from {source}: copy it again"
