@@ -45,7 +45,8 @@ benchmarks: $(STAMP)
 	$(BIN)/python benchmarks/space_load.py
 
 # The embedded SynthMotion model from scratch on CPU: data, random init, the visual tower pretrained on the
-# ground-truth joints, the joints motion encoder pretrained on generated joint sequences, SFT, and the benchmark with
+# ground-truth joints, BlazePose's errors recorded on clips of a calibration seed, the joints motion encoder pretrained
+# on generated joint sequences (half of them with those errors replayed), SFT, and the benchmark with
 # ground-truth and estimated (BlazePose) poses. Every step is skipped when its output exists and SFT resumes from its
 # last checkpoint, so an interrupted run picks up where it stopped. Copy runs/synthmotion-tiny to
 # space/synthmotion-tiny (without its checkpoint-* folders) to embed the result.
@@ -57,8 +58,11 @@ synthmotion-tiny: $(STAMP)
 		$(BIN)/python -m macm.trainer.init_from_scratch $(SYNTH_INIT) --out runs/synthmotion-init
 	test -f runs/synthmotion-init-pose/config.json || $(BIN)/python -m macm.trainer.pose_pretrain \
 		--model runs/synthmotion-init --data data/synthmotion --out runs/synthmotion-init-pose --steps 2000
+	test -f runs/estimator-residuals.npz || $(BIN)/python -m macm.trainer.estimator_noise \
+		--out runs/estimator-residuals.npz --clips 300 --seed 2000
 	test -f runs/synthmotion-init-motion/motion_pretrain.json || $(BIN)/python -m macm.trainer.motion_pretrain \
-		--model runs/synthmotion-init-pose --out runs/synthmotion-init-motion
+		--model runs/synthmotion-init-pose --out runs/synthmotion-init-motion \
+		--estimator-residuals runs/estimator-residuals.npz
 	test -f runs/synthmotion-tiny/model.safetensors || \
 		$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark

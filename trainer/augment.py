@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["jitter_keypoints"]
+from .estimator_noise import EstimatorNoise
+
+__all__ = ["augment_keypoints", "jitter_keypoints"]
 
 # Share of joints an estimator misses in a frame (scored below the 0.3 the processor keeps), and the score range of
 # the joints it finds: BlazePose on SynthMotion clips misses a few joints and scores the rest 0.5-1.
@@ -26,3 +28,21 @@ def jitter_keypoints(keypoints: np.ndarray, rng: np.random.Generator, noise: flo
     score[dropped] = rng.uniform(0.0, 0.3, int(dropped.sum()))
     keypoints[..., 2] = np.where(keypoints[..., 2] > 0, score, 0.0)
     return keypoints
+
+
+def augment_keypoints(
+    keypoints: np.ndarray,
+    rng: np.random.Generator,
+    joint_noise: float,
+    estimator: EstimatorNoise | None = None,
+    estimator_share: float = 0.5,
+) -> np.ndarray:
+    """Keypoints `(..., F, K, 3)` as training shows them to the joints encoder: each clip gets, with probability
+    `estimator_share`, a recorded pose estimator's errors (`estimator`, see `macm.trainer.estimator_noise`), else
+    Gaussian jitter of `joint_noise` body heights (none when 0)."""
+    jittered = jitter_keypoints(keypoints, rng, joint_noise) if joint_noise else np.asarray(keypoints, np.float64)
+    if estimator is None or estimator_share <= 0:
+        return jittered
+    estimated = estimator.apply(keypoints, rng)
+    chosen = rng.random(keypoints.shape[:-3]) < estimator_share  # one draw per clip
+    return np.where(np.expand_dims(chosen, (-1, -2, -3)), estimated, jittered)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .augment import jitter_keypoints
+from .augment import augment_keypoints
 from .data import load_clip_inputs
+from .estimator_noise import EstimatorNoise
 
 __all__ = ["MacmCollator"]
 
@@ -36,6 +37,9 @@ class MacmCollator:
             `"joints"` sends the clips' keypoints (`motion_joints`) instead of motion frames.
         joint_noise (`float`, *optional*, defaults to 0.0): with `"joints"`, make ground-truth keypoints look
             estimated (see `jitter_keypoints`); the noise in body heights.
+        estimator_noise ([`EstimatorNoise`], *optional*): a pose estimator's recorded errors; with `"joints"`, a share
+            `estimator_share` of the clips get them instead of the Gaussian `joint_noise` (see `augment_keypoints`).
+        estimator_share (`float`, *optional*, defaults to 0.5): that share.
     """
 
     processor: object
@@ -44,6 +48,8 @@ class MacmCollator:
     max_length: int | None = None
     motion_encoder: str = "vision_tower"
     joint_noise: float = 0.0
+    estimator_noise: EstimatorNoise | None = None
+    estimator_share: float = 0.5
 
     def _fit_frames(self, frames):
         if len(frames) >= self.num_frames:
@@ -53,9 +59,9 @@ class MacmCollator:
     def _motion_joints(self, keypoints: np.ndarray | None, sample: dict) -> np.ndarray:
         if keypoints is None:
             raise ValueError(f"sample {sample.get('id')}: the joints motion encoder needs keypoints; the row has none")
-        if self.joint_noise > 0:
+        if self.joint_noise > 0 or self.estimator_noise is not None:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # follows the trainer's seed
-            keypoints = jitter_keypoints(keypoints, rng, self.joint_noise)
+            keypoints = augment_keypoints(keypoints, rng, self.joint_noise, self.estimator_noise, self.estimator_share)
         return np.stack(self._fit_frames(list(keypoints)))
 
     def _end_token_id(self) -> int:
@@ -74,7 +80,7 @@ class MacmCollator:
                     add_generation_prompt=True,
                 )
             )
-            clip = load_clip_inputs(sample, Path(self.root), self.num_frames)
+            clip = load_clip_inputs(sample, Path(self.root), self.num_frames, motion_frames=not joints)
             videos.append(self._fit_frames(clip.keyframes))
             motions.append(
                 self._motion_joints(clip.keypoints, sample) if joints else self._fit_frames(clip.motion_frames)

@@ -156,13 +156,14 @@ def _row_keypoints(row: dict, root: Path) -> np.ndarray | None:
     return np.concatenate([pixels, np.ones((*pixels.shape[:2], 1))], axis=-1)
 
 
-def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16) -> ClipInputs:
+def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16, motion_frames: bool = True) -> ClipInputs:
     """A row's keyframes, motion frames and keypoints.
 
     Pre-rendered frames (`keyframe_files`/`motion_files`) are used when listed: with more frames than
     `num_keyframes`, the project's pose-driven sampler (`macm.processing.keyframes.select_keyframes`) picks them when
     the row has joints, else they are spread evenly. Rows without pre-rendered frames go through the motion pathway
-    (`extract_motion`, cached per video).
+    (`extract_motion`, cached per video). With `motion_frames=False` (a model whose motion pathway reads joints),
+    pre-rendered motion frames are not read and `motion_frames` is empty.
     """
     if row.get("keyframe_files") and row.get("motion_files"):
         from macm.processing.keyframes import select_keyframes, uniform_indices
@@ -183,7 +184,7 @@ def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16) -> ClipInpu
             picks = uniform_indices(count, num_keyframes)
         return ClipInputs(
             keyframes=[_open_rgb(root / row["keyframe_files"][i]) for i in picks],
-            motion_frames=[_open_rgb(root / row["motion_files"][i]) for i in picks],
+            motion_frames=[_open_rgb(root / row["motion_files"][i]) for i in picks] if motion_frames else [],
             keypoints=None if keypoints is None else keypoints[picks],
         )
     from macm.processing.pipeline import extract_motion

@@ -32,7 +32,8 @@ from macm.processing.pose.types import COCO17_NAMES
 from macm.processing.synth.actions import ACTIONS, SIDES
 from macm.processing.synth.dataset import SynthConfig, clip_id, clip_split, generate_motion
 
-from .augment import jitter_keypoints
+from .augment import augment_keypoints
+from .estimator_noise import EstimatorNoise
 
 __all__ = ["ACTION_CLASSES", "joint_clips", "recall_at_k", "train_motion_encoder"]
 
@@ -86,18 +87,23 @@ def train_motion_encoder(
     held_out: tuple[np.ndarray, np.ndarray],
     steps: int,
     joint_noise: float,
+    estimator: EstimatorNoise | None = None,
+    estimator_share: float = 0.5,
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     seed: int = 0,
 ) -> dict:
-    """Train `encoder` (a `MacmJointMotionEncoder`) with a throw-away multi-label head; recall@k per quarter."""
+    """Train `encoder` (a `MacmJointMotionEncoder`) with a throw-away multi-label head; recall@k per quarter.
+
+    Training and scoring clips get the same noise: Gaussian `joint_noise`, and `estimator`'s recorded errors on a
+    share `estimator_share` of them (see `augment_keypoints`)."""
     rng = np.random.default_rng(seed)
     width = encoder.norm.normalized_shape[0]
     head = nn.Linear(width, len(ACTION_CLASSES))
     parameters = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps, pct_start=0.1)
-    test_x = _normalised(jitter_keypoints(held_out[0], rng, joint_noise) if joint_noise else held_out[0])
+    test_x = _normalised(augment_keypoints(held_out[0], rng, joint_noise, estimator, estimator_share))
     test_y = torch.from_numpy(held_out[1])
 
     def scores(x: torch.Tensor) -> torch.Tensor:
@@ -107,9 +113,7 @@ def train_motion_encoder(
     for step in tqdm(range(steps), desc="motion encoder"):
         encoder.train()
         batch = rng.integers(0, len(train[0]), batch_size)
-        keypoints = train[0][batch]
-        if joint_noise:
-            keypoints = jitter_keypoints(keypoints, rng, joint_noise)
+        keypoints = augment_keypoints(train[0][batch], rng, joint_noise, estimator, estimator_share)
         loss = nn.functional.binary_cross_entropy_with_logits(
             scores(_normalised(keypoints)), torch.from_numpy(train[1][batch])
         )
@@ -138,6 +142,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--frames", type=int, default=16, help="frames per generated clip (as `macm synth`)")
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--joint-noise", type=float, default=0.02, help="position noise in body heights")
+    parser.add_argument(
+        "--estimator-residuals",
+        type=Path,
+        help="a pose estimator's recorded errors (`python -m macm.trainer.estimator_noise`), replayed on a share of clips",
+    )
+    parser.add_argument("--estimator-share", type=float, default=0.5, help="share of clips given those errors")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -152,13 +162,22 @@ def main(argv: list[str] | None = None) -> None:
     keyframes = model.config.num_keyframes
     train = joint_clips(args.seed, args.clips, args.frames, keyframes, "train", args.workers)
     held_out = joint_clips(args.eval_seed, args.eval_clips, args.frames, keyframes, None, args.workers)
-    result = train_motion_encoder(model.model.motion_encoder, train, held_out, args.steps, args.joint_noise)
+    estimator = EstimatorNoise.load(args.estimator_residuals) if args.estimator_residuals else None
+    result = train_motion_encoder(
+        model.model.motion_encoder,
+        train,
+        held_out,
+        args.steps,
+        args.joint_noise,
+        estimator=estimator,
+        estimator_share=args.estimator_share,
+    )
     model.save_pretrained(args.out)
     processor.save_pretrained(args.out)
     report = {
         "model": args.model,
         "out": args.out,
-        **{k: v for k, v in vars(args).items() if k not in ("model", "out")},
+        **{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("model", "out")},
     }
     report.update(result)
     (Path(args.out) / "motion_pretrain.json").write_text(json.dumps(report, indent=2) + "\n")

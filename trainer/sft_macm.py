@@ -39,6 +39,17 @@ class MacmScriptArguments(ScriptArguments):
         default=0.0,
         metadata={"help": "Joints motion encoder: position noise on ground-truth keypoints, in body heights."},
     )
+    estimator_residuals: str | None = field(
+        default=None,
+        metadata={
+            "help": "Joints motion encoder: a pose estimator's recorded errors (`python -m macm.trainer.estimator_noise`)"
+            " replayed on a share of the clips instead of the Gaussian noise."
+        },
+    )
+    estimator_share: float = field(
+        default=0.5,
+        metadata={"help": "Share of clips given the recorded estimator errors (with estimator_residuals)."},
+    )
     loss_pathways: str | None = field(
         default=None, metadata={"help": "both, visual or motion (default: the model config's `loss_pathways`)."}
     )
@@ -83,6 +94,7 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
 
     from macm.trainer.collator import MacmCollator
     from macm.trainer.data import build_sft_samples, load_hmi_split
+    from macm.trainer.estimator_noise import EstimatorNoise
     from macm.trainer.freezing import apply_freezing
     from macm.trainer.macm_sft_trainer import MacmSFTTrainer
 
@@ -120,6 +132,7 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
     ################
     # Training
     ################
+    estimator_noise = EstimatorNoise.load(script_args.estimator_residuals) if script_args.estimator_residuals else None
     training_args.remove_unused_columns = False  # the collator needs the media fields
     training_args.dataset_kwargs = {"skip_prepare_dataset": True}
     trainer = MacmSFTTrainer(
@@ -132,6 +145,8 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
             training_args.max_length,
             motion_encoder=model.config.motion_encoder,
             joint_noise=script_args.joint_noise,
+            estimator_noise=estimator_noise,
+            estimator_share=script_args.estimator_share,
         ),
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,

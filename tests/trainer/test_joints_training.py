@@ -45,6 +45,19 @@ def test_collator_sends_pose_sampled_joints_to_a_joints_model(tmp_path, tiny_pro
     difference = (noisy["motion_joints"][..., :2] - exact["motion_joints"][..., :2]).abs()
     assert 0.005 < difference.mean() < 0.2  # positions move by a few percent of the body, not more
 
+    # a recorded estimator that missed every left wrist: every clip given its errors loses that joint
+    from macm.processing.pose.types import COCO17_NAMES
+    from macm.trainer.estimator_noise import EstimatorNoise
+
+    wrist = COCO17_NAMES.index("left_wrist")
+    scores = np.full((1, 4, 17), 0.9)
+    scores[..., wrist] = 0.0
+    estimator = EstimatorNoise(np.zeros((1, 4, 17, 2)), scores, np.zeros((1, 4), bool))
+    replayed = MacmCollator(
+        tiny_processor, root, num_frames=4, motion_encoder="joints", estimator_noise=estimator, estimator_share=1.0
+    )(samples)["motion_joints"]
+    assert (replayed[..., wrist, 2] == 0).all() and (replayed[..., 0, 2] > 0.8).all()
+
 
 def test_motion_pretrain_trains_only_the_motion_encoder_and_reports_recall(tmp_path, capsys):
     from macm.modeling_macm import MacmForConditionalGeneration
@@ -57,8 +70,15 @@ def test_motion_pretrain_trains_only_the_motion_encoder_and_reports_recall(tmp_p
          "--num-keyframes", "8", "--motion-encoder", "joints", "--motion-hidden", "32", "--motion-layers", "1"]
     )  # fmt: skip
     capsys.readouterr()
+    from macm.trainer.estimator_noise import EstimatorNoise
+
+    rng = np.random.default_rng(0)
+    EstimatorNoise(
+        rng.normal(0, 0.03, (2, 16, 17, 2)), rng.uniform(0, 1, (2, 16, 17)), rng.random((2, 16)) < 0.1
+    ).save(tmp_path / "residuals.npz")
     main(["--model", str(tmp_path / "init"), "--out", str(tmp_path / "motion"), "--clips", "96",
-          "--eval-clips", "32", "--steps", "8", "--workers", "1"])  # fmt: skip
+          "--eval-clips", "32", "--steps", "8", "--workers", "1",
+          "--estimator-residuals", str(tmp_path / "residuals.npz")])  # fmt: skip
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert 0.0 <= report["recall"] <= 1.0 and len(report["history"]) == 4
     assert json.loads((tmp_path / "motion" / "motion_pretrain.json").read_text())["recall"] == report["recall"]
