@@ -61,10 +61,12 @@ synthmotion-tiny: $(STAMP)
 	test -f runs/estimator-residuals.npz || $(BIN)/python -m macm.trainer.estimator_noise \
 		--out runs/estimator-residuals.npz --clips 300 --seed 2000
 	test -f runs/synthmotion-init-motion/motion_pretrain.json || $(BIN)/python -m macm.trainer.motion_pretrain \
-		--model runs/synthmotion-init-pose --out runs/synthmotion-init-motion \
+		--model runs/synthmotion-init-pose --out runs/synthmotion-init-motion --steps 6000 \
 		--estimator-residuals runs/estimator-residuals.npz
-	test -f runs/synthmotion-tiny/model.safetensors || \
+	test -f runs/synthmotion-tiny-stage1/model.safetensors || \
 		$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny.yaml
+	test -f runs/synthmotion-tiny/model.safetensors || \
+		$(BIN)/python trainer/sft_macm.py --config trainer/configs/synthmotion_tiny_finetune.yaml
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --pose-source estimated \
 		--modes visual motion msd --out runs/synthmotion-tiny/benchmark-estimated
