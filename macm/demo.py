@@ -21,9 +21,9 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["SPACE_DIR", "load_space_app", "register", "run_demo", "serve"]
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 
-SPACE_DIR = Path(__file__).resolve().parents[1] / "space"
+__all__ = ["load_space_app", "register", "run_demo", "serve"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     offline.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
     offline.add_argument("--video", type=Path, default=None, help="use this clip instead of the generated sample")
     offline.add_argument("--backend", default="blazepose", help="pose backend (default blazepose)")
-    offline.add_argument("--num-keyframes", type=int, default=16)
+    offline.add_argument("--num-keyframes", type=int, default=DEFAULT_NUM_KEYFRAMES)
     offline.add_argument("--seconds", type=float, default=4.0, help="length of the generated sample clip")
     parser.set_defaults(func=run_demo)
     return parser
@@ -59,15 +59,16 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def load_space_app(model: str | None = None):
-    """Import `space/app.py` of this checkout (its model loads at import: `model` is passed as `MACM_MODEL`)."""
-    if not (SPACE_DIR / "app.py").is_file():
-        raise FileNotFoundError(f"{SPACE_DIR / 'app.py'} not found: `macm demo` serves the Space of a source checkout")
+    """Import the installed Space (`macm.space.app`; its model loads at import: `model` is passed as `MACM_MODEL`)."""
+    from macm.processing.embedded import space_dir
+
+    folder = space_dir()
+    if folder is None or not (folder / "app.py").is_file():
+        raise FileNotFoundError("the Space (macm.space) is not installed: install macm from its source folder")
     if model:
         os.environ["MACM_MODEL"] = str(model)
-    if str(SPACE_DIR.parent) not in sys.path:
-        sys.path.insert(0, str(SPACE_DIR.parent))
-    imported = "space.app" in sys.modules
-    app = importlib.import_module("space.app")
+    imported = "macm.space.app" in sys.modules
+    app = importlib.import_module("macm.space.app")
     if imported and model and app.checkpoint.current_model().source != str(model):  # imported earlier, other model
         app.checkpoint.set_model(str(model))
         app.demo = app.build_demo()

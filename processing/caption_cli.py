@@ -4,8 +4,8 @@
 macm caption clip.mp4 [--model path/or/hub-id] [--question "..."] [--no-msd] [--backend blazepose] [--json]
 ```
 
-The model defaults to `$MACM_MODEL`, else (in a source checkout) the embedded SynthMotion checkpoint the demo
-Space uses, `space/synthmotion-tiny/`.
+The model defaults to `$MACM_MODEL`, else the embedded SynthMotion checkpoint the demo Space uses,
+`space/synthmotion-tiny/` (installed with the package, see `macm.processing.embedded`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,19 @@ from pathlib import Path
 from .caption import DEFAULT_QUESTION
 from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
 from .cli_args import add_motion_frame_arguments, positive_int
+from .embedded import embedded_model
 from .pose import POSE_BACKENDS
 
 __all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
 
-EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "space" / "synthmotion-tiny"
+EMBEDDED_MODEL = embedded_model()
 
 
 def default_model() -> str | None:
-    """`$MACM_MODEL`, else the embedded SynthMotion checkpoint when this is a source checkout that has it."""
+    """`$MACM_MODEL`, else the embedded SynthMotion checkpoint when it is installed (`macm.processing.embedded`)."""
     if os.environ.get("MACM_MODEL"):
         return os.environ["MACM_MODEL"]
-    return str(EMBEDDED_MODEL) if (EMBEDDED_MODEL / "config.json").is_file() else None
+    return str(EMBEDDED_MODEL) if EMBEDDED_MODEL is not None and (EMBEDDED_MODEL / "config.json").is_file() else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .cli_args import add_motion_frame_arguments, positive_int
+from .keyframes import DEFAULT_NUM_KEYFRAMES
 from .motion_frames import MotionFrameSettings
 from .pose import POSE_BACKENDS
 
@@ -45,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
     parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    parser.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes to sample (default 16)")
+    parser.add_argument(
+        "--num-keyframes",
+        type=positive_int,
+        default=DEFAULT_NUM_KEYFRAMES,
+        help=f"keyframes to sample (default {DEFAULT_NUM_KEYFRAMES})",
+    )
     parser.add_argument(
         "--stride", type=positive_int, default=None, help="candidate-frame stride (default: <= ~10 fps)"
     )

@@ -62,8 +62,8 @@ class MotionFrameSettings:
         to the vision tower's input size); `overrides` that are not `None` win."""
         vision = getattr(config, "vision_config", None)
         settings = {
-            "style": getattr(config, "motion_frame_style", "mask"),
-            "alpha": getattr(config, "motion_frame_alpha", DEFAULT_ALPHA),
+            "style": getattr(config, "motion_frame_style", cls.style),
+            "alpha": getattr(config, "motion_frame_alpha", cls.alpha),
             "size": getattr(config, "motion_frame_size", None) or getattr(vision, "image_size", None),
         }
         settings.update({key: value for key, value in overrides.items() if value is not None})

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..cli_args import add_motion_frame_arguments, positive_int
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
 from ..motion_frames import MotionFrameSettings
 
 __all__ = ["register", "run_build", "run_merge"]
@@ -85,7 +86,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scene-threshold", type=float, default=segments.scene_threshold, help="ContentDetector threshold"
     )
     motion.add_argument("--pose-backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    motion.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes per clip (default 16)")
+    motion.add_argument(
+        "--num-keyframes",
+        type=positive_int,
+        default=DEFAULT_NUM_KEYFRAMES,
+        help=f"keyframes per clip (default {DEFAULT_NUM_KEYFRAMES})",
+    )
     add_motion_frame_arguments(motion)
     paper = parser.add_argument_group("filters (defaults: the paper's thresholds)")
     paper.add_argument("--single-person-fraction", type=_fraction, default=filters.single_person_fraction)

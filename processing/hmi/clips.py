@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
+
 __all__ = ["ClipInputs", "dataset_root", "load_clip_frames", "load_clip_inputs", "load_hmi_split"]
 
 
@@ -101,7 +103,7 @@ def _row_keypoints(row: dict, root: Path) -> np.ndarray | None:
     return np.concatenate([pixels, np.ones((*pixels.shape[:2], 1))], axis=-1)
 
 
-def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16) -> ClipInputs:
+def load_clip_inputs(row: dict, root: Path, num_keyframes: int = DEFAULT_NUM_KEYFRAMES) -> ClipInputs:
     """A row's keyframes, motion frames and keypoints.
 
     Pre-rendered frames (`keyframe_files`/`motion_files`) are used when listed: with more frames than
@@ -138,7 +140,9 @@ def load_clip_inputs(row: dict, root: Path, num_keyframes: int = 16) -> ClipInpu
     return ClipInputs(result.keyframes, result.motion_frames, result.keyframe_keypoints)
 
 
-def load_clip_frames(row: dict, root: Path, num_keyframes: int = 16) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def load_clip_frames(
+    row: dict, root: Path, num_keyframes: int = DEFAULT_NUM_KEYFRAMES
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """The keyframes and motion frames of one row (see `load_clip_inputs`)."""
     inputs = load_clip_inputs(row, root, num_keyframes)
     return inputs.keyframes, inputs.motion_frames

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
 from .bench_format import BENCH_FILE, check_relative_path, load_bench
 
 __all__ = ["MEDIA_COLUMNS", "bench_rows", "load_hmi"]
@@ -93,7 +94,7 @@ def load_hmi(
     name_or_path: str | os.PathLike,
     split: str = "train",
     decode_frames: bool = False,
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     revision: str | None = None,
 ):
     """Load HMI-format data or an HMI-Bench folder.
