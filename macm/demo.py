@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 
+from macm.processing.cli_exit import EXIT_UNAVAILABLE, fail
 from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 
 __all__ = ["load_space_app", "register", "run_demo", "serve"]
@@ -80,8 +81,7 @@ def serve(port: int = 7860, host: str = "127.0.0.1", model: str | None = None) -
     try:
         app = load_space_app(model)
     except (FileNotFoundError, ImportError) as error:
-        print(f"macm: error: cannot load the demo Space: {error}", file=sys.stderr)
-        return 1
+        return fail(f"cannot load the demo Space: {error}", EXIT_UNAVAILABLE)
     loaded = app.checkpoint.current_model()
     if not loaded.ready:
         print(f"macm: warning: no captioning model ({loaded.error or 'none found'}); the page runs the motion "

@@ -15,9 +15,8 @@ import json
 import os
 from pathlib import Path
 
-from .caption import DEFAULT_QUESTION
-from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
 from .cli_args import add_motion_frame_arguments, positive_int
+from .cli_exit import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, fail
 from .embedded import embedded_model
 from .pose import POSE_BACKENDS
 
@@ -41,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL, else space/synthmotion-tiny/)",
     )
-    parser.add_argument("--question", default=DEFAULT_QUESTION, help="instruction or question about the clip")
+    parser.add_argument(
+        "--question", default=None, help="instruction or question about the clip (default: a request for a caption)"
+    )
     parser.add_argument(
         "--msd", action=argparse.BooleanOptionalAction, default=True, help="Motion Synergetic Decoding"
     )
@@ -58,18 +59,25 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from .caption import caption_motion, checkpoint_motion_settings, load_captioner
+    from .caption import DEFAULT_QUESTION, caption_motion, checkpoint_motion_settings, load_captioner
     from .pipeline import BodyRecoveryError, extract_motion
     from .pose import PoseBackendUnavailableError
-    from .video import VideoDecodeError
+    from .video import VideoDecodeError, probe_video
 
+    args.question = DEFAULT_QUESTION if args.question is None else args.question
     args.model = args.model or default_model()
     if not args.model:
-        return _fail(args.video, "no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT)
+        return fail("no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT, subject=args.video)
+    if args.smpl_dir is not None and not args.smpl_dir.exists():
+        return fail("--smpl-dir does not exist", EXIT_BAD_INPUT, subject=args.smpl_dir)
+    try:  # the clip is checked before the model loads, which takes seconds
+        probe_video(args.video)
+    except VideoDecodeError as error:
+        return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
     try:
         model, processor = load_captioner(args.model)
     except (OSError, ValueError) as error:
-        return _fail(Path(str(args.model)), f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE)
+        return fail(f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE, subject=Path(str(args.model)))
     num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes, args.motion_style)
     try:
         motion = extract_motion(
@@ -81,11 +89,11 @@ def run_caption(args: argparse.Namespace) -> int:
             motion_frame_settings=frame_settings,
         )
     except VideoDecodeError as error:
-        return _fail(args.video, str(error), EXIT_BAD_INPUT)
+        return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
     except PoseBackendUnavailableError as error:
-        return _fail(args.video, str(error), EXIT_UNAVAILABLE)
+        return fail(str(error), EXIT_UNAVAILABLE, subject=args.video)
     except BodyRecoveryError as error:
-        return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+        return fail(str(error), EXIT_BAD_INPUT, subject=args.smpl_dir)
     result = caption_motion(
         model, processor, motion, question=args.question, msd=args.msd, max_new_tokens=args.max_new_tokens
     )

@@ -17,23 +17,19 @@ import argparse
 import json
 import logging
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .cli_args import add_motion_frame_arguments, positive_int
+from .cli_exit import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, fail
 from .keyframes import DEFAULT_NUM_KEYFRAMES
-from .motion_frames import MotionFrameSettings
 from .pose import POSE_BACKENDS
 
 __all__ = ["register", "run_motion", "write_motion_result"]
 
 logger = logging.getLogger(__name__)
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -99,13 +95,6 @@ def write_motion_result(result, out_dir: Path) -> None:
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
 
-def _fail(video: Path, reason: str, code: int) -> int:
-    reason = " ".join(str(reason).split())
-    prefix = f"{video}: "
-    print(f"macm: error: {reason if reason.startswith(prefix) else prefix + reason}", file=sys.stderr)
-    return code
-
-
 def run_motion(args: argparse.Namespace) -> int:
     """The `motion` subcommand. Returns the exit status."""
     from .pipeline import BodyRecoveryError
@@ -113,22 +102,22 @@ def run_motion(args: argparse.Namespace) -> int:
     from .video import VideoDecodeError
 
     if args.out.exists() and not args.out.is_dir():
-        return _fail(args.out, "--out exists and is not a directory", EXIT_BAD_INPUT)
+        return fail("--out exists and is not a directory", EXIT_BAD_INPUT, subject=args.out)
     if args.smpl_dir is not None and not args.smpl_dir.exists():
-        return _fail(args.smpl_dir, "--smpl-dir does not exist", EXIT_BAD_INPUT)
+        return fail("--smpl-dir does not exist", EXIT_BAD_INPUT, subject=args.smpl_dir)
     if not 0.0 <= args.alpha <= 1.0:
-        return _fail(args.video, f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT)
+        return fail(f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT, subject=args.video)
     # Everything is written to a staging folder first, so a failure leaves no half-written --out behind.
     with tempfile.TemporaryDirectory(prefix="macm-motion-") as staging:
         staging = Path(staging)
         try:
             result = _extract(args, staging / "overlay.mp4")
         except VideoDecodeError as error:
-            return _fail(args.video, str(error), EXIT_BAD_INPUT)
+            return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
         except PoseBackendUnavailableError as error:
-            return _fail(args.video, str(error), EXIT_UNAVAILABLE)
+            return fail(str(error), EXIT_UNAVAILABLE, subject=args.video)
         except BodyRecoveryError as error:
-            return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+            return fail(str(error), EXIT_BAD_INPUT, subject=args.smpl_dir)
         write_motion_result(result, staging)
         args.out.mkdir(parents=True, exist_ok=True)
         for path in staging.iterdir():
@@ -148,6 +137,7 @@ def run_motion(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace, overlay_path: Path):
+    from .motion_frames import MotionFrameSettings
     from .pipeline import extract_motion
 
     return extract_motion(
