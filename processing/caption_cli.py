@@ -60,8 +60,8 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run_caption(args: argparse.Namespace) -> int:
     from .caption import DEFAULT_QUESTION, caption_motion, checkpoint_motion_settings, load_captioner
-    from .pipeline import BodyRecoveryError, extract_motion
-    from .pose import PoseBackendUnavailableError
+    from .cli import motion_errors, motion_failure
+    from .pipeline import extract_motion
     from .video import VideoDecodeError, probe_video
 
     args.question = DEFAULT_QUESTION if args.question is None else args.question
@@ -88,12 +88,8 @@ def run_caption(args: argparse.Namespace) -> int:
             progress=False,
             motion_frame_settings=frame_settings,
         )
-    except VideoDecodeError as error:
-        return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
-    except PoseBackendUnavailableError as error:
-        return fail(str(error), EXIT_UNAVAILABLE, subject=args.video)
-    except BodyRecoveryError as error:
-        return fail(str(error), EXIT_BAD_INPUT, subject=args.smpl_dir)
+    except motion_errors() as error:
+        return motion_failure(error, args)
     result = caption_motion(
         model, processor, motion, question=args.question, msd=args.msd, max_new_tokens=args.max_new_tokens
     )

@@ -95,12 +95,30 @@ def write_motion_result(result, out_dir: Path) -> None:
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
 
-def run_motion(args: argparse.Namespace) -> int:
-    """The `motion` subcommand. Returns the exit status."""
+def motion_errors() -> tuple[type[Exception], ...]:
+    """What the motion pathway raises for a clip it cannot process (imported here, on use)."""
     from .pipeline import BodyRecoveryError
     from .pose import PoseBackendUnavailableError
     from .video import VideoDecodeError
 
+    return VideoDecodeError, PoseBackendUnavailableError, BodyRecoveryError
+
+
+def motion_failure(error: Exception, args: argparse.Namespace) -> int:
+    """End a command on a `motion_errors()` error: a bad clip or SMPL folder is the input's fault (exit 2), a pose
+    backend that cannot run here is not (exit 3)."""
+    from .pipeline import BodyRecoveryError
+    from .pose import PoseBackendUnavailableError
+
+    if isinstance(error, PoseBackendUnavailableError):
+        return fail(error, EXIT_UNAVAILABLE, subject=args.video)
+    if isinstance(error, BodyRecoveryError):
+        return fail(error, EXIT_BAD_INPUT, subject=args.smpl_dir)
+    return fail(error, EXIT_BAD_INPUT, subject=args.video)
+
+
+def run_motion(args: argparse.Namespace) -> int:
+    """The `motion` subcommand. Returns the exit status."""
     if args.out.exists() and not args.out.is_dir():
         return fail("--out exists and is not a directory", EXIT_BAD_INPUT, subject=args.out)
     if args.smpl_dir is not None and not args.smpl_dir.exists():
@@ -112,12 +130,8 @@ def run_motion(args: argparse.Namespace) -> int:
         staging = Path(staging)
         try:
             result = _extract(args, staging / "overlay.mp4")
-        except VideoDecodeError as error:
-            return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
-        except PoseBackendUnavailableError as error:
-            return fail(str(error), EXIT_UNAVAILABLE, subject=args.video)
-        except BodyRecoveryError as error:
-            return fail(str(error), EXIT_BAD_INPUT, subject=args.smpl_dir)
+        except motion_errors() as error:
+            return motion_failure(error, args)
         write_motion_result(result, staging)
         args.out.mkdir(parents=True, exist_ok=True)
         for path in staging.iterdir():

@@ -8,7 +8,7 @@ with the project's renderer (sides in distinct colours). `macm synth` writes the
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 __all__ = [
     "ACTIONS",
@@ -71,8 +71,4 @@ _EXPORTS = {
     "view_name": "render_rgb",
 }
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
