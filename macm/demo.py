@@ -47,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     offline.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
     offline.add_argument("--video", type=Path, default=None, help="use this clip instead of the generated sample")
     offline.add_argument("--backend", default="blazepose", help="pose backend (default blazepose)")
-    offline.add_argument("--num-keyframes", type=int, default=DEFAULT_NUM_KEYFRAMES)
+    offline.add_argument(
+        "--num-keyframes",
+        type=int,
+        default=None,
+        help=f"keyframes (default: the checkpoint's num_keyframes, else {DEFAULT_NUM_KEYFRAMES})",
+    )
     offline.add_argument("--seconds", type=float, default=4.0, help="length of the generated sample clip")
     parser.set_defaults(func=run_demo)
     return parser
@@ -101,6 +106,7 @@ def serve(port: int = 7860, host: str = "127.0.0.1", model: str | None = None) -
 
 def run_once(args: argparse.Namespace) -> int:
     """`--no-serve`: the pipeline once on a sample clip; files under `--out`."""
+    from macm.processing.caption import caption_motion, checkpoint_motion_settings, load_captioner
     from macm.processing.caption_cli import default_model
     from macm.processing.cli import write_motion_result
     from macm.processing.contact_sheet import contact_sheet
@@ -109,8 +115,19 @@ def run_once(args: argparse.Namespace) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     video = args.video or make_sample_clip(args.out / "sample.mp4", seconds=args.seconds, size=(640, 360))
+    # the checkpoint, when there is one, says how many keyframes to take and how to draw the motion frames
+    model_source = args.model or default_model()
+    model = processor = frame_settings = None
+    num_keyframes = args.num_keyframes or DEFAULT_NUM_KEYFRAMES
+    if model_source:
+        model, processor = load_captioner(model_source)
+        num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes)
     motion = extract_motion(
-        video, backend=args.backend, num_keyframes=args.num_keyframes, overlay_path=args.out / "overlay.mp4"
+        video,
+        backend=args.backend,
+        num_keyframes=num_keyframes,
+        overlay_path=args.out / "overlay.mp4",
+        motion_frame_settings=frame_settings,
     )
     write_motion_result(motion, args.out)
     sheet = contact_sheet(motion.keyframes, motion.motion_frames, motion.keyframe_timestamps, thumb_height=180)
@@ -124,11 +141,7 @@ def run_once(args: argparse.Namespace) -> int:
     print(f"keyframes at: {', '.join(f'{t:.2f}s' for t in motion.keyframe_timestamps)}")
     print(f"timings: {', '.join(f'{k} {v:.2f}s' for k, v in motion.timings.items())}")
 
-    model_source = args.model or default_model()
-    if model_source:
-        from macm.processing.caption import caption_motion, load_captioner
-
-        model, processor = load_captioner(model_source)
+    if model is not None:
         captions = {
             "with_msd": caption_motion(model, processor, motion, msd=True).to_dict(),
             "without_msd": caption_motion(model, processor, motion, msd=False).to_dict(),
