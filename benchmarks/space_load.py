@@ -42,10 +42,12 @@ MIB = 1024 * 1024
 def resolve_model(model: str | None, scratch: Path) -> tuple[str, str]:
     """`(path_or_id, description)` of the model the server gets."""
     from macm.processing.caption_cli import default_model
+    from macm.processing.embedded import embedded_model
 
     model = model or default_model()
     if model:
-        return model, model
+        embedded = embedded_model()
+        return model, "the embedded synthmotion-tiny" if embedded and Path(model) == embedded else model
     from macm.processing.synth import caption_vocabulary
     from macm.trainer.init_from_scratch import init_from_scratch
 
