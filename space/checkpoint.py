@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if __package__:
+    from .validation import alpha_text
+else:  # run as the Space's files: siblings are top-level modules
+    from validation import alpha_text
+
 __all__ = ["EMBEDDED_MODEL", "LoadedModel", "current_model", "load_model", "resolve_model_source", "set_model"]
 
 logger = logging.getLogger(__name__)
@@ -60,11 +65,6 @@ class LoadedModel:
     def msd_defaults(self) -> dict:
         """MSD parameters from the checkpoint's config (else `MacmConfig`'s), as the page's option widgets take them."""
         from macm.modeling_macm import MacmConfig
-
-        if __package__:
-            from .validation import alpha_text
-        else:  # run as the Space's files: siblings are top-level modules
-            from validation import alpha_text
 
         config = getattr(self.model, "config", None) or MacmConfig
         return {
