@@ -78,11 +78,16 @@ def _plan(args: argparse.Namespace):
 
 def run_push(args: argparse.Namespace) -> int:
     """Runs `macm push KIND PATH`; returns the exit status."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+    from huggingface_hub.utils import validate_repo_id
 
     from .plan import PushRefused
     from .upload import PushVerificationError, push_plan
 
+    try:
+        validate_repo_id(args.repo_id)
+    except HFValidationError as error:
+        return fail(f"--repo-id: {error}")
     try:
         plan = _plan(args)
     except PushRefused as error:

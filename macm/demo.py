@@ -108,27 +108,37 @@ def run_once(args: argparse.Namespace) -> int:
     """`--no-serve`: the pipeline once on a sample clip; files under `--out`."""
     from macm.processing.caption import caption_motion, checkpoint_motion_settings, load_captioner
     from macm.processing.caption_cli import default_model
-    from macm.processing.cli import write_motion_result
+    from macm.processing.cli import motion_errors, motion_failure, write_motion_result
     from macm.processing.contact_sheet import contact_sheet
     from macm.processing.pipeline import extract_motion
+    from macm.processing.pose import get_pose_backend
     from macm.processing.sample_clip import make_sample_clip
+    from macm.processing.video import probe_video
 
     args.out.mkdir(parents=True, exist_ok=True)
     video = args.video or make_sample_clip(args.out / "sample.mp4", seconds=args.seconds, size=(640, 360))
     # the checkpoint, when there is one, says how many keyframes to take and how to draw the motion frames
+    try:  # the clip and the pose backend first: loading a model takes seconds
+        probe_video(video)
+        backend = get_pose_backend(args.backend)
+    except motion_errors() as error:
+        return motion_failure(error, argparse.Namespace(video=video, smpl_dir=None))
     model_source = args.model or default_model()
     model = processor = frame_settings = None
     num_keyframes = args.num_keyframes or DEFAULT_NUM_KEYFRAMES
     if model_source:
         model, processor = load_captioner(model_source)
         num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes)
-    motion = extract_motion(
-        video,
-        backend=args.backend,
-        num_keyframes=num_keyframes,
-        overlay_path=args.out / "overlay.mp4",
-        motion_frame_settings=frame_settings,
-    )
+    try:
+        motion = extract_motion(
+            video,
+            backend=backend,
+            num_keyframes=num_keyframes,
+            overlay_path=args.out / "overlay.mp4",
+            motion_frame_settings=frame_settings,
+        )
+    except motion_errors() as error:
+        return motion_failure(error, argparse.Namespace(video=video, smpl_dir=None))
     write_motion_result(motion, args.out)
     sheet = contact_sheet(motion.keyframes, motion.motion_frames, motion.keyframe_timestamps, thumb_height=180)
     sheet.save(args.out / "contact_sheet.png")

@@ -62,7 +62,8 @@ def run_caption(args: argparse.Namespace) -> int:
     from .caption import DEFAULT_QUESTION, caption_motion, checkpoint_motion_settings, load_captioner
     from .cli import motion_errors, motion_failure
     from .pipeline import extract_motion
-    from .video import VideoDecodeError, probe_video
+    from .pose import get_pose_backend
+    from .video import probe_video
 
     args.question = DEFAULT_QUESTION if args.question is None else args.question
     args.model = args.model or default_model()
@@ -70,10 +71,11 @@ def run_caption(args: argparse.Namespace) -> int:
         return fail("no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT, subject=args.video)
     if args.smpl_dir is not None and not args.smpl_dir.exists():
         return fail("--smpl-dir does not exist", EXIT_BAD_INPUT, subject=args.smpl_dir)
-    try:  # the clip is checked before the model loads, which takes seconds
+    try:  # the clip and the pose backend are checked before the model loads, which takes seconds
         probe_video(args.video)
-    except VideoDecodeError as error:
-        return fail(str(error), EXIT_BAD_INPUT, subject=args.video)
+        backend = get_pose_backend(args.backend)
+    except motion_errors() as error:
+        return motion_failure(error, args)
     try:
         model, processor = load_captioner(args.model)
     except (OSError, ValueError) as error:
@@ -82,7 +84,7 @@ def run_caption(args: argparse.Namespace) -> int:
     try:
         motion = extract_motion(
             args.video,
-            backend=args.backend,
+            backend=backend,
             num_keyframes=num_keyframes,
             smpl_dir=args.smpl_dir,
             progress=False,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import macm
 import macm.cli
+
+ROOT = Path(__file__).resolve().parents[1]
+EMBEDDED = ROOT / "space" / "synthmotion-tiny"
+CLIP = ROOT / "space" / "examples" / "synth-0000-0000003.mp4"
 
 
 def _macm(*argv: str, cwd=None) -> subprocess.CompletedProcess:
@@ -44,6 +49,15 @@ def test_version(capsys):
             2,
             "model folder no-folder does not exist",
         ),
+        (["push", "model", EMBEDDED, "--repo-id", "not/a/valid/id", "--dry-run", "o"], 2, "--repo-id: Repo id must"),
+        # the pose backend is checked before the model would load (this id would need the network)
+        (
+            ["caption", CLIP, "--backend", "dwpose", "--model", "no/such-model"],
+            3,
+            "'dwpose' needs det_onnx, pose_onnx",
+        ),
+        (["demo", "--no-serve", "--video", "text.mp4", "--out", "d"], 2, "text.mp4: not a readable video"),
+        (["synth", "--out", "s", "--num", "2", "--size", "33"], 2, "`size` must be an even number of pixels"),
     ],
 )
 def test_errors_are_one_line_without_traceback(tmp_path, argv, code, message):
