@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 EXTRAS := motion,eval,train,test,hmi,space
 
-.PHONY: install demo browser test lint format constraints benchmarks synthmotion-tiny synthmotion-tables clean
+.PHONY: install demo browser test lint format constraints benchmarks benchmark-tables synthmotion-tiny synthmotion-tables clean
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,10 +39,26 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark's JSON into one folder, its table rendered from it and put into the README (the figures there are
+# never typed by hand). Each script takes smaller settings through its *_ARGS variable, e.g.
+# MSD_OVERHEAD_ARGS="--new-tokens 32 --repeats 2".
+BENCH_OUT := runs/benchmarks
+MSD_OVERHEAD_ARGS ?=
+MOTION_THROUGHPUT_ARGS ?=
+SPACE_LOAD_ARGS ?=
 benchmarks: $(STAMP)
-	$(BIN)/python benchmarks/msd_overhead.py
-	$(BIN)/python benchmarks/motion_throughput.py
-	$(BIN)/python benchmarks/space_load.py
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python benchmarks/msd_overhead.py $(MSD_OVERHEAD_ARGS) > $(BENCH_OUT)/msd_overhead.json
+	$(BIN)/python benchmarks/motion_throughput.py $(MOTION_THROUGHPUT_ARGS) > $(BENCH_OUT)/motion_throughput.json
+	$(BIN)/python benchmarks/space_load.py $(SPACE_LOAD_ARGS) > $(BENCH_OUT)/space_load.json
+	$(MAKE) benchmark-tables
+
+# The README's measured-figures tables from whatever JSON $(BENCH_OUT) holds.
+benchmark-tables: $(STAMP)
+	$(BIN)/python benchmarks/tables.py $(BENCH_OUT)
+	$(BIN)/python -m macm.hub_cards.benchmark_tables README.md \
+		$(foreach name,msd_overhead space_load motion_throughput,$(if $(wildcard $(BENCH_OUT)/$(name).json),\
+		--table $(subst _,-,$(name))=$(BENCH_OUT)/$(name).md))
 
 # The embedded SynthMotion model from scratch on CPU: data, random init, the visual tower pretrained on the
 # ground-truth joints, BlazePose's errors recorded on clips of a calibration seed, the joints motion encoder pretrained

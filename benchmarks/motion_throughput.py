@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from macm.processing.cache import MotionCache
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 from macm.processing.pipeline import extract_motion
 from macm.processing.pose import COCO17_NAMES, PersonPose, PoseBackend, PoseBackendUnavailableError, get_pose_backend
 from macm.processing.sample_clip import make_sample_clip, person_image, person_placement
@@ -245,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=None, help="clip to use instead of the synthetic one")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the synthetic clip")
     parser.add_argument("--backend", default="blazepose", help="pose backend name")
-    parser.add_argument("--num-keyframes", type=int, default=16)
+    parser.add_argument("--num-keyframes", type=int, default=DEFAULT_NUM_KEYFRAMES)
     parser.add_argument("--stride", type=int, default=None)
     parser.add_argument("--threads", type=int, default=None, help="LiteRT threads (default: the backend's)")
     parser.add_argument("--skip-mesh", action="store_true", help="do not time the SMPL mesh path")

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import psutil
 
-MSD_ALPHA = "0.5, 0.2, 0.4, 0.8, 0.3, 2.0"
 STARTUP_SECONDS = 300
 MIB = 1024 * 1024
 
@@ -43,10 +42,12 @@ MIB = 1024 * 1024
 def resolve_model(model: str | None, scratch: Path) -> tuple[str, str]:
     """`(path_or_id, description)` of the model the server gets."""
     from macm.processing.caption_cli import default_model
+    from macm.processing.embedded import embedded_model
 
     model = model or default_model()
     if model:
-        return model, model
+        embedded = embedded_model()
+        return model, "the embedded synthmotion-tiny" if embedded and Path(model) == embedded else model
     from macm.processing.synth import caption_vocabulary
     from macm.trainer.init_from_scratch import init_from_scratch
 
@@ -111,16 +112,25 @@ class Server:
                 self.process.kill()
 
 
-def caption_request(url: str, clip: Path, keyframes: int, max_new_tokens: int) -> dict:
-    """One user: its own client, one caption request. Returns `{"outcome", "seconds", "detail"}`."""
+def checkpoint_settings(model: str) -> dict:
+    """The page's settings a request sends, as the checkpoint gives them: keyframes and MSD."""
+    from macm.modeling_macm import MacmConfig
+
+    config = MacmConfig.from_pretrained(model)
+    alpha = ", ".join(f"{a:g}" for a in config.msd_alpha)
+    return {"keyframes": config.num_keyframes, "msd": (alpha, config.msd_beta, config.msd_theta, config.msd_synergy)}
+
+
+def caption_request(url: str, clip: Path, keyframes: int, max_new_tokens: int, msd: tuple) -> dict:
+    """One user: its own client, one caption request with the checkpoint's MSD settings (`msd`: alpha text, beta,
+    theta, synergy). Returns `{"outcome", "seconds", "detail"}`."""
     from gradio_client import Client, handle_file
 
     start = time.perf_counter()
     try:
         client = Client(url, verbose=False)
         status = client.predict(
-            handle_file(str(clip)), "", "blazepose", keyframes, True, MSD_ALPHA, 0.2, 2.0, "reconstructed-v1",
-            max_new_tokens, api_name="/caption",
+            handle_file(str(clip)), "", "blazepose", keyframes, True, *msd, max_new_tokens, api_name="/caption",
         )[0]  # fmt: skip
         outcome = "completed" if "Done" in status else "failed"
         detail = status.splitlines()[-1]
@@ -144,7 +154,10 @@ def burst(server: Server, clip: Path, args: argparse.Namespace, count: int) -> d
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=count) as pool:
         results = list(
-            pool.map(lambda _: caption_request(server.url, clip, args.keyframes, args.max_new_tokens), range(count))
+            pool.map(
+                lambda _: caption_request(server.url, clip, args.keyframes, args.max_new_tokens, args.msd),
+                range(count),
+            )
         )
     wall = time.perf_counter() - start
     sampling.set()
@@ -176,6 +189,9 @@ def run(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         model, model_name = resolve_model(args.model, scratch)
+        settings = checkpoint_settings(model)
+        args.keyframes = args.keyframes or settings["keyframes"]
+        args.msd = settings["msd"]
         clip = Path(args.clip) if args.clip else synth_clip(scratch)
         env = {
             "MACM_SPACE_TMP": str(scratch / "requests"),
@@ -197,7 +213,7 @@ def run(args: argparse.Namespace) -> dict:
                 round_ = burst(server, clip, args, args.requests)
                 time.sleep(args.settle)
                 rounds.append(summarize(round_, server.rss()))
-            follow_up = caption_request(server.url, clip, args.keyframes, args.max_new_tokens)
+            follow_up = caption_request(server.url, clip, args.keyframes, args.max_new_tokens, args.msd)
             alive = server.alive()
         finally:
             server.stop()
@@ -235,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2, help="concurrent requests before the baseline (default 2)")
     parser.add_argument("--queue-size", type=int, default=None, help="server queue size (default: the app's)")
     parser.add_argument(
-        "--keyframes", type=int, default=8, help="keyframes per clip (default 8, the embedded checkpoint's)"
+        "--keyframes", type=int, default=None, help="keyframes per clip (default: the checkpoint's num_keyframes)"
     )
     parser.add_argument("--max-new-tokens", type=int, default=64, help="generation budget (default 64, the page's)")
     parser.add_argument("--model", default=None, help="checkpoint (default: $MACM_MODEL, else the embedded one)")

@@ -16,7 +16,7 @@ Without ``--judge-url``/``--judge-model`` (or ``--judge-local``) the five dimens
 so. Judgements are cached (``--judge-cache``), so re-running costs no judge request. Motion-grounded consistency
 (``--consistency``) runs by default when some clip has pose data (a ``joints_file`` in its row, or the motion
 cache's entry for its video); clips without are skipped and counted. Bad inputs exit with status 2 and one
-``macm eval: error: ...`` line.
+``macm: error: ...`` line (`macm.processing.cli_exit`).
 """
 
 from __future__ import annotations
@@ -24,15 +24,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
+
+from macm.processing.cli_exit import EXIT_UNAVAILABLE, fail
 
 __all__ = ["register", "run_eval"]
 
 logger = logging.getLogger(__name__)
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 
 def _default_cache() -> Path:
@@ -134,11 +132,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"macm eval: error: {message}", file=sys.stderr)
-    return code
-
-
 def _build_judge(args: argparse.Namespace):
     from .judge import CaptionJudge, JudgeCache, OpenAIJudge, TransformersJudge, load_prompt
 
@@ -206,7 +199,7 @@ def run_eval(args: argparse.Namespace) -> int:
         judge = _build_judge(args)
         if args.predictions is not None:
             if not args.predictions.is_file():
-                return _fail(f"--predictions {args.predictions}: no such file")
+                return fail(f"--predictions {args.predictions}: no such file")
             predictions = load_predictions(args.predictions)
             source = {"predictions": str(args.predictions)}
         else:
@@ -225,9 +218,9 @@ def run_eval(args: argparse.Namespace) -> int:
                     progress=not args.no_progress,
                 )
             except (OSError, ImportError) as error:  # checkpoint or pose model unavailable
-                return _fail(f"--model {args.model}: {error}", EXIT_UNAVAILABLE)
+                return fail(f"--model {args.model}: {error}", EXIT_UNAVAILABLE)
             if not predictions:
-                return _fail(f"--model {args.model}: no benchmark video could be captioned (see the log)")
+                return fail(f"--model {args.model}: no benchmark video could be captioned (see the log)")
             write_predictions(predictions, args.out / "predictions.jsonl")
         result = evaluate_predictions(
             bench,
@@ -241,9 +234,9 @@ def run_eval(args: argparse.Namespace) -> int:
         )
         result.summary.setdefault("consistency", {"enabled": False, "reason": "turned off (--no-consistency)"})
     except (FileNotFoundError, ValueError) as error:
-        return _fail(str(error))
+        return fail(str(error))
     except RuntimeError as error:
-        return _fail(str(error), EXIT_UNAVAILABLE)
+        return fail(str(error), EXIT_UNAVAILABLE)
     files = write_report(result, args.out, label=args.label)
     scores = result.summary["caption_metrics"]["scores"]
     logger.info(

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm.auto import tqdm
 
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 from macm.processing.kinematics import KinematicsConfig, MotionSummary
 
 from .bench import HmiBench, Prediction
@@ -219,7 +220,7 @@ class ConsistencyMetric:
         self,
         cache: MotionCache | None = None,
         pose_backend: str = "blazepose",
-        num_keyframes: int = 16,
+        num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
         required: bool = False,
         config: KinematicsConfig | None = None,
         progress: bool = True,

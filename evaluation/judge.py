@@ -30,7 +30,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..processing.chat_client import ChatClient, ChatError, RetryPolicy
+from macm.processing.chat_client import ChatClient, ChatError, RetryPolicy
+from macm.processing.hmi.dimensions import DIMENSION_TITLES, DIMENSIONS, canonical_dimension
+from macm.processing.prompt_files import VersionedPrompt, parse_prompt_file
 
 __all__ = [
     "DIMENSIONS",
@@ -53,28 +55,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DIMENSIONS: tuple[str, ...] = (
-    "details_of_movements",
-    "interaction_with_environment",
-    "motivation_and_reason",
-    "micro_expressions_and_emotions",
-    "character_attributes",
-)
-DIMENSION_TITLES: dict[str, str] = {
-    "details_of_movements": "Details of Movements",
-    "interaction_with_environment": "Interaction with Environment",
-    "motivation_and_reason": "Motivation and Reason",
-    "micro_expressions_and_emotions": "Micro-expressions and Emotions",
-    "character_attributes": "Character Attributes",
-}
-# Words that identify a dimension in a loosely formatted reply (matched against normalised keys / line prefixes).
-_DIMENSION_ALIASES: dict[str, tuple[str, ...]] = {
-    "details_of_movements": ("details_of_movement", "movement_details", "details", "movements", "movement"),
-    "interaction_with_environment": ("interaction", "environment"),
-    "motivation_and_reason": ("motivation", "reason"),
-    "micro_expressions_and_emotions": ("micro", "expression", "emotion"),
-    "character_attributes": ("character", "attribute"),
-}
 PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"
 DEFAULT_SEED = 1234
 
@@ -82,26 +62,6 @@ DEFAULT_SEED = 1234
 # ----------------------------------------------------------------------------------------------------------------
 # Prompts
 # ----------------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class VersionedPrompt:
-    """A prompt read from a versioned file (`parse_prompt_file`); the judge and the HMI annotator render their own.
-
-    Args:
-        version (`str`): the version named in the file's front matter (e.g. ``"judge_v1"``).
-        system (`str`): the system message.
-        user_template (`str`): the user message with ``{{placeholder}}``s.
-    """
-
-    version: str
-    system: str
-    user_template: str
-
-    @property
-    def sha256(self) -> str:
-        """Hash of the version and both sections, stored with every result so a changed prompt shows."""
-        return hashlib.sha256(f"{self.version}\0{self.system}\0{self.user_template}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -119,27 +79,6 @@ class JudgePrompt(VersionedPrompt):
         if question is not None:
             user = user.replace("{{question}}", question)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-
-
-def parse_prompt_file(path: Path, kind: str) -> tuple[str, dict[str, str]]:
-    """A versioned prompt file: `---` front matter with `version: ...`, then `## System` and `## User` sections.
-
-    Returns `(version, {"System": ..., "User": ...})`; errors name the file and say what is missing (`kind`, e.g.
-    `"judge prompt"`, words the first one).
-    """
-    text = path.read_text(encoding="utf-8")
-    match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, flags=re.S)
-    if not match:
-        raise ValueError(f"{path}: a {kind} starts with a '---' front matter block holding 'version: ...'")
-    front = dict(line.split(":", 1) for line in match.group(1).splitlines() if ":" in line)
-    version = front.get("version", "").strip()
-    if not version:
-        raise ValueError(f"{path}: front matter has no 'version'")
-    sections = re.split(r"^## (System|User)\s*$", match.group(2), flags=re.M)
-    parts = {sections[i]: sections[i + 1].strip() for i in range(1, len(sections) - 1, 2)}
-    if "System" not in parts or "User" not in parts:
-        raise ValueError(f"{path}: needs a '## System' and a '## User' section, found {sorted(parts)}")
-    return version, parts
 
 
 def load_prompt(name_or_path: str | Path = "judge_v1") -> JudgePrompt:
@@ -207,21 +146,6 @@ def _json_objects(text: str) -> Iterable[dict]:
                         if isinstance(parsed, dict):
                             yield parsed
                         break
-
-
-def _normalise_key(key: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
-
-
-def canonical_dimension(key: str) -> str | None:
-    """The `DIMENSIONS` entry a name refers to (``"Micro-expressions"`` -> ``micro_expressions_and_emotions``), or `None`."""
-    key = _normalise_key(key)
-    if key in DIMENSIONS:
-        return key
-    for dimension, aliases in _DIMENSION_ALIASES.items():
-        if any(alias in key for alias in aliases):
-            return dimension
-    return None
 
 
 def parse_dimension_scores(text: str) -> dict[str, float]:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from macm.processing.cache import MotionCache
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 from macm.processing.kinematics import KinematicsConfig, MotionSummary, summarize_motion, summarize_track_motion
 from macm.processing.pose.types import COCO17_NAMES, PoseTrack
 
@@ -113,7 +114,7 @@ def clip_motion(
     item: BenchItem,
     cache: MotionCache | None = None,
     pose_backend: str = "blazepose",
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     config: KinematicsConfig | None = None,
 ) -> tuple[MotionSummary, str]:
     """The motion summary of a benchmark clip and where its pose data came from.

@@ -9,7 +9,14 @@ from huggingface_hub import DatasetCard, ModelCard, SpaceCard
 
 from .dataset_facts import config_patterns, matching_files
 
-__all__ = ["CardError", "dataset_card_problems", "model_card_problems", "raise_for_problems", "space_card_problems"]
+__all__ = [
+    "CardError",
+    "dataset_card_problems",
+    "model_card_problems",
+    "raise_for_problems",
+    "space_card_problems",
+    "trained_from_scratch",
+]
 
 # repo ids as the Hub accepts them: "name" or "owner/name" (a local path is not a base model or dataset id)
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
@@ -50,9 +57,15 @@ def _check_license(data: dict, problems: list[str]) -> None:
         problems.append("`license` is missing (give --license, e.g. apache-2.0, or `other` with a licence link)")
 
 
+def trained_from_scratch(text: str) -> bool:
+    """Whether a card's text says the model was trained from scratch (random weights): such a model has no
+    `base_model`."""
+    return re.search(r"\b(trained|training)\b[^.\n]*\bfrom (scratch|random weights)\b", text, flags=re.I) is not None
+
+
 def model_card_problems(card: ModelCard) -> list[str]:
     """What an M-ACM model card's YAML lacks: `library_name: transformers`, `pipeline_tag: video-text-to-text`,
-    `license`, `base_model`, `datasets` and `tags`."""
+    `license`, `base_model` (unless the card says the model was trained from scratch), `datasets` and `tags`."""
     data = card.data.to_dict()
     problems = []
     if data.get("library_name") != "transformers":
@@ -60,7 +73,7 @@ def model_card_problems(card: ModelCard) -> list[str]:
     if data.get("pipeline_tag") != "video-text-to-text":
         problems.append(f"`pipeline_tag` must be 'video-text-to-text', got {data.get('pipeline_tag')!r}")
     _check_license(data, problems)
-    _check_ids(data, "base_model", "--base-model", problems)
+    _check_ids(data, "base_model", "--base-model", problems, required=not trained_from_scratch(card.text))
     _check_ids(data, "datasets", "--dataset", problems)
     if not _as_list(data.get("tags")):
         problems.append("`tags` is missing")

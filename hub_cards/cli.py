@@ -18,20 +18,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
+
+from macm.processing.cli_exit import EXIT_UNAVAILABLE, fail
 
 __all__ = ["register", "run_card", "run_push"]
 
 logger = logging.getLogger(__name__)
-
-EXIT_REFUSED = 2
-EXIT_HUB_FAILED = 3
-
-
-def _fail(command: str, message: str, code: int = EXIT_REFUSED) -> int:
-    print(f"macm {command}: error: {message}", file=sys.stderr)
-    return code
 
 
 ################
@@ -85,20 +78,25 @@ def _plan(args: argparse.Namespace):
 
 def run_push(args: argparse.Namespace) -> int:
     """Runs `macm push KIND PATH`; returns the exit status."""
-    from huggingface_hub.errors import HfHubHTTPError
+    from huggingface_hub.errors import HfHubHTTPError, HFValidationError
+    from huggingface_hub.utils import validate_repo_id
 
     from .plan import PushRefused
     from .upload import PushVerificationError, push_plan
 
     try:
+        validate_repo_id(args.repo_id)
+    except HFValidationError as error:
+        return fail(f"--repo-id: {error}")
+    try:
         plan = _plan(args)
     except PushRefused as error:
-        return _fail("push", str(error))
+        return fail(str(error))
     if args.dry_run is not None:
         try:
             out = plan.write(args.dry_run)
         except FileExistsError as error:
-            return _fail("push", str(error))
+            return fail(str(error))
         print(f"dry run: {plan.kind} for {args.repo_id}: {plan.summary()}\nwritten to {out} (nothing uploaded)")
         return 0
     try:
@@ -112,9 +110,9 @@ def run_push(args: argparse.Namespace) -> int:
             token=args.token,
         )
     except PushVerificationError as error:
-        return _fail("push", str(error), EXIT_HUB_FAILED)
+        return fail(str(error), EXIT_UNAVAILABLE)
     except (HfHubHTTPError, OSError) as error:
-        return _fail("push", f"the upload to {args.repo_id} failed: {error}", EXIT_HUB_FAILED)
+        return fail(f"the upload to {args.repo_id} failed: {error}", EXIT_UNAVAILABLE)
     print(f"pushed {len(result.files)} files to {result.repo_type} {result.repo_id}: {result.commit_url}")
     if plan.kind == "model":
         print(
@@ -202,7 +200,7 @@ def run_card(args: argparse.Namespace) -> int:
 
     out = args.out or args.path / "README.md"
     if not _may_replace(out, args.overwrite):
-        return _fail("card", f"{out} exists; pass --overwrite to replace it")
+        return fail(f"{out} exists; pass --overwrite to replace it")
     try:
         if args.kind == "model":
             card = render_model_card(
@@ -229,7 +227,7 @@ def run_card(args: argparse.Namespace) -> int:
                 tags=args.tag,
             )
     except (FileNotFoundError, ValueError) as error:
-        return _fail("card", str(error))
+        return fail(str(error))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(str(card), encoding="utf-8")
     print(f"wrote the {args.kind} card {out}")

@@ -19,7 +19,6 @@ PARAMETER_GROUPS: tuple[tuple[str, str], ...] = (
     ("lm_head.", "language model"),
 )
 OTHER_PARAMETERS = "other (image newline embedding)"
-MSD_TERMS = ("L1", "L2", "L3", "L4", "L5")
 
 
 def _weight_files(folder: Path) -> list[Path]:
@@ -82,7 +81,11 @@ def read_model_facts(folder: str | Path) -> dict:
     config = json.loads(config_path.read_text(encoding="utf-8"))
     if config.get("model_type") != "macm":
         raise ValueError(f"{config_path}: model_type is {config.get('model_type')!r}, expected 'macm'")
-    alpha = config.get("msd_alpha", [0.5, 0.2, 0.4, 0.8, 0.3, 2.0])
+    from macm.modeling_macm import MacmConfig
+    from macm.modeling_macm.msd import MSD_TERMS
+
+    defaults = MacmConfig  # the class defaults, for a config.json that leaves a field out
+    alpha = config.get("msd_alpha", list(defaults.msd_alpha))
     return {
         "config": config,
         "text": _sub(config, "text_config"),
@@ -91,16 +94,21 @@ def read_model_facts(folder: str | Path) -> dict:
         "msd": {
             "alpha": alpha,
             "alpha_text": ", ".join(f"{a:g}" for a in alpha),
-            "beta": config.get("msd_beta", 0.2),
-            "theta": config.get("msd_theta", 2.0),
-            "synergy": config.get("msd_synergy", "reconstructed-v1"),
+            "beta": config.get("msd_beta", defaults.msd_beta),
+            "theta": config.get("msd_theta", defaults.msd_theta),
+            "synergy": config.get("msd_synergy", defaults.msd_synergy),
             "terms": list(config.get("msd_terms") or MSD_TERMS),
         },
-        "num_keyframes": config.get("num_keyframes", 16),
-        "motion_frame_style": config.get("motion_frame_style", "mask"),
-        "motion_frame_alpha": config.get("motion_frame_alpha", 0.6),
-        "motion_encoder": config.get("motion_encoder", "vision_tower"),
-        "loss_pathways": config.get("loss_pathways", "both"),
+        **{
+            field: config.get(field, getattr(defaults, field))
+            for field in (
+                "num_keyframes",
+                "motion_frame_style",
+                "motion_frame_alpha",
+                "motion_encoder",
+                "loss_pathways",
+            )
+        },
         "dtype": config.get("dtype") or config.get("torch_dtype") or "float32",
         "transformers_version": config.get("transformers_version"),
     }

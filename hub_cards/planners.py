@@ -64,7 +64,8 @@ def _relative_imports(source: str) -> set[str]:
 
 def remote_code_modules(folder: Path, plan: UploadPlan) -> list[str]:
     """Make sure `plan` holds every `.py` file `trust_remote_code` loads: the `auto_map` modules and their relative
-    imports. A file the folder lacks is taken from the installed `macm.modeling_macm` (logged). Returns problems."""
+    imports. A file the folder lacks is taken from the installed `macm.modeling_macm` (logged); one that differs from
+    it is a problem (the Hub would run other code than this package). Returns problems."""
     from macm import modeling_macm
 
     installed = Path(modeling_macm.__file__).parent
@@ -86,6 +87,11 @@ def remote_code_modules(folder: Path, plan: UploadPlan) -> list[str]:
                 continue
         source = plan.files[repo_path]
         text = source.read_text(encoding="utf-8") if isinstance(source, Path) else source
+        if (installed / repo_path).is_file() and text != (installed / repo_path).read_text(encoding="utf-8"):
+            problems.append(
+                f"{repo_path} differs from the installed macm.modeling_macm/{repo_path} (a stale copy): copy it "
+                "again or re-save the model"
+            )
         pending += sorted(_relative_imports(text))
     return problems
 

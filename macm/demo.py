@@ -21,9 +21,10 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["SPACE_DIR", "load_space_app", "register", "run_demo", "serve"]
+from macm.processing.cli_exit import EXIT_UNAVAILABLE, fail
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 
-SPACE_DIR = Path(__file__).resolve().parents[1] / "space"
+__all__ = ["load_space_app", "register", "run_demo", "serve"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -46,7 +47,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     offline.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output directory")
     offline.add_argument("--video", type=Path, default=None, help="use this clip instead of the generated sample")
     offline.add_argument("--backend", default="blazepose", help="pose backend (default blazepose)")
-    offline.add_argument("--num-keyframes", type=int, default=16)
+    offline.add_argument(
+        "--num-keyframes",
+        type=int,
+        default=None,
+        help=f"keyframes (default: the checkpoint's num_keyframes, else {DEFAULT_NUM_KEYFRAMES})",
+    )
     offline.add_argument("--seconds", type=float, default=4.0, help="length of the generated sample clip")
     parser.set_defaults(func=run_demo)
     return parser
@@ -59,15 +65,16 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def load_space_app(model: str | None = None):
-    """Import `space/app.py` of this checkout (its model loads at import: `model` is passed as `MACM_MODEL`)."""
-    if not (SPACE_DIR / "app.py").is_file():
-        raise FileNotFoundError(f"{SPACE_DIR / 'app.py'} not found: `macm demo` serves the Space of a source checkout")
+    """Import the installed Space (`macm.space.app`; its model loads at import: `model` is passed as `MACM_MODEL`)."""
+    from macm.processing.embedded import space_dir
+
+    folder = space_dir()
+    if folder is None or not (folder / "app.py").is_file():
+        raise FileNotFoundError("the Space (macm.space) is not installed: install macm from its source folder")
     if model:
         os.environ["MACM_MODEL"] = str(model)
-    if str(SPACE_DIR.parent) not in sys.path:
-        sys.path.insert(0, str(SPACE_DIR.parent))
-    imported = "space.app" in sys.modules
-    app = importlib.import_module("space.app")
+    imported = "macm.space.app" in sys.modules
+    app = importlib.import_module("macm.space.app")
     if imported and model and app.checkpoint.current_model().source != str(model):  # imported earlier, other model
         app.checkpoint.set_model(str(model))
         app.demo = app.build_demo()
@@ -79,8 +86,7 @@ def serve(port: int = 7860, host: str = "127.0.0.1", model: str | None = None) -
     try:
         app = load_space_app(model)
     except (FileNotFoundError, ImportError) as error:
-        print(f"macm: error: cannot load the demo Space: {error}", file=sys.stderr)
-        return 1
+        return fail(f"cannot load the demo Space: {error}", EXIT_UNAVAILABLE)
     loaded = app.checkpoint.current_model()
     if not loaded.ready:
         print(f"macm: warning: no captioning model ({loaded.error or 'none found'}); the page runs the motion "
@@ -100,17 +106,39 @@ def serve(port: int = 7860, host: str = "127.0.0.1", model: str | None = None) -
 
 def run_once(args: argparse.Namespace) -> int:
     """`--no-serve`: the pipeline once on a sample clip; files under `--out`."""
+    from macm.processing.caption import caption_motion, checkpoint_motion_settings, load_captioner
     from macm.processing.caption_cli import default_model
-    from macm.processing.cli import write_motion_result
+    from macm.processing.cli import motion_errors, motion_failure, write_motion_result
     from macm.processing.contact_sheet import contact_sheet
     from macm.processing.pipeline import extract_motion
+    from macm.processing.pose import get_pose_backend
     from macm.processing.sample_clip import make_sample_clip
+    from macm.processing.video import probe_video
 
     args.out.mkdir(parents=True, exist_ok=True)
     video = args.video or make_sample_clip(args.out / "sample.mp4", seconds=args.seconds, size=(640, 360))
-    motion = extract_motion(
-        video, backend=args.backend, num_keyframes=args.num_keyframes, overlay_path=args.out / "overlay.mp4"
-    )
+    # the checkpoint, when there is one, says how many keyframes to take and how to draw the motion frames
+    try:  # the clip and the pose backend first: loading a model takes seconds
+        probe_video(video)
+        backend = get_pose_backend(args.backend)
+    except motion_errors() as error:
+        return motion_failure(error, argparse.Namespace(video=video, smpl_dir=None))
+    model_source = args.model or default_model()
+    model = processor = frame_settings = None
+    num_keyframes = args.num_keyframes or DEFAULT_NUM_KEYFRAMES
+    if model_source:
+        model, processor = load_captioner(model_source)
+        num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes)
+    try:
+        motion = extract_motion(
+            video,
+            backend=backend,
+            num_keyframes=num_keyframes,
+            overlay_path=args.out / "overlay.mp4",
+            motion_frame_settings=frame_settings,
+        )
+    except motion_errors() as error:
+        return motion_failure(error, argparse.Namespace(video=video, smpl_dir=None))
     write_motion_result(motion, args.out)
     sheet = contact_sheet(motion.keyframes, motion.motion_frames, motion.keyframe_timestamps, thumb_height=180)
     sheet.save(args.out / "contact_sheet.png")
@@ -123,11 +151,7 @@ def run_once(args: argparse.Namespace) -> int:
     print(f"keyframes at: {', '.join(f'{t:.2f}s' for t in motion.keyframe_timestamps)}")
     print(f"timings: {', '.join(f'{k} {v:.2f}s' for k, v in motion.timings.items())}")
 
-    model_source = args.model or default_model()
-    if model_source:
-        from macm.processing.caption import caption_motion, load_captioner
-
-        model, processor = load_captioner(model_source)
+    if model is not None:
         captions = {
             "with_msd": caption_motion(model, processor, motion, msd=True).to_dict(),
             "without_msd": caption_motion(model, processor, motion, msd=False).to_dict(),

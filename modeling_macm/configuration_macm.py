@@ -3,13 +3,26 @@
 from transformers import AutoConfig
 from transformers.configuration_utils import PreTrainedConfig, SubConfigSpec
 
-from .msd import MSD_SYNERGIES, validate_msd_arguments
+from .msd import (
+    DEFAULT_MSD_ALPHA,
+    DEFAULT_MSD_BETA,
+    DEFAULT_MSD_SYNERGY,
+    DEFAULT_MSD_THETA,
+    MSD_SYNERGIES,
+    validate_msd_arguments,
+)
 
 __all__ = ["MacmConfig"]
 
 LOSS_PATHWAYS = ("both", "visual", "motion")
 MOTION_FRAME_STYLES = ("mask", "overlay")
 MOTION_ENCODERS = ("vision_tower", "joints")
+# The Auto classes a saved folder maps to its remote code (`save_pretrained` adds the registered `AutoConfig`)
+AUTO_MAP = {
+    "AutoModel": "modeling_macm.MacmForConditionalGeneration",
+    "AutoModelForImageTextToText": "modeling_macm.MacmForConditionalGeneration",
+    "AutoProcessor": "processing_macm.MacmProcessor",
+}
 
 
 class MacmConfig(PreTrainedConfig):
@@ -135,14 +148,15 @@ class MacmConfig(PreTrainedConfig):
     motion_encoder_dropout: float = 0.1
     loss_pathways: str = "both"
     motion_loss_weight: float = 1.0
-    msd_alpha: list[float] | tuple[float, ...] = (0.5, 0.2, 0.4, 0.8, 0.3, 2.0)
-    msd_beta: float = 0.2
-    msd_theta: float = 2.0
-    msd_synergy: str = "reconstructed-v1"
+    msd_alpha: list[float] | tuple[float, ...] = DEFAULT_MSD_ALPHA
+    msd_beta: float = DEFAULT_MSD_BETA
+    msd_theta: float = DEFAULT_MSD_THETA
+    msd_synergy: str = DEFAULT_MSD_SYNERGY
     msd_terms: list[str] | None = None
 
     def __post_init__(self, **kwargs):
         super().__post_init__(**kwargs)
+        self.auto_map = {**AUTO_MAP, **(getattr(self, "auto_map", None) or {})}
         self.msd_alpha = [float(a) for a in self.msd_alpha]
         if self.msd_terms is not None:
             self.msd_terms = list(self.msd_terms)

@@ -20,7 +20,12 @@ from transformers.modeling_outputs import BaseModelOutputWithPast, ModelOutput
 from transformers.utils.generic import can_return_tuple
 
 from .configuration_macm import LOSS_PATHWAYS, MacmConfig
-from .msd import MotionSynergeticLogitsProcessor, MsdStep, UnbatchedMotionSynergeticLogitsProcessor
+from .msd import (
+    MSD_GENERATION_FIELDS,
+    MotionSynergeticLogitsProcessor,
+    MsdStep,
+    UnbatchedMotionSynergeticLogitsProcessor,
+)
 
 __all__ = [
     "MacmCausalLMOutputWithPast",
@@ -560,6 +565,10 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         self.model = MacmModel(config)
         self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
         self.post_init()
+        # the MSD defaults travel in generation_config.json too, where `generate` looks first
+        for name in MSD_GENERATION_FIELDS:
+            if getattr(self.generation_config, name, None) is None:
+                setattr(self.generation_config, name, getattr(config, name))
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

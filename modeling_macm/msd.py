@@ -14,6 +14,10 @@ from transformers import LogitsProcessor
 
 __all__ = [
     "DEFAULT_MSD_ALPHA",
+    "DEFAULT_MSD_BETA",
+    "DEFAULT_MSD_SYNERGY",
+    "DEFAULT_MSD_THETA",
+    "MSD_GENERATION_FIELDS",
     "MSD_SYNERGIES",
     "MSD_TERMS",
     "MotionSynergeticLogitsProcessor",
@@ -24,9 +28,15 @@ __all__ = [
     "validate_msd_arguments",
 ]
 
+# The paper's MSD values: the one place they are written (the config, the generation config and every caller read them)
 DEFAULT_MSD_ALPHA = (0.5, 0.2, 0.4, 0.8, 0.3, 2.0)
+DEFAULT_MSD_BETA = 0.2
+DEFAULT_MSD_THETA = 2.0
+DEFAULT_MSD_SYNERGY = "reconstructed-v1"
 MSD_SYNERGIES = ("reconstructed-v1", "contrastive")
 MSD_TERMS = ("L1", "L2", "L3", "L4", "L5")
+# config fields a checkpoint's generation_config.json carries too
+MSD_GENERATION_FIELDS = ("msd_alpha", "msd_beta", "msd_theta", "msd_synergy", "msd_terms")
 _EPS = 1e-8
 
 
@@ -49,7 +59,7 @@ def validate_msd_arguments(alpha, beta, theta, synergy, terms) -> None:
 
 
 def synergy_terms(
-    p: torch.Tensor, q: torch.Tensor, alpha: Sequence[float] = DEFAULT_MSD_ALPHA, theta: float = 2.0
+    p: torch.Tensor, q: torch.Tensor, alpha: Sequence[float] = DEFAULT_MSD_ALPHA, theta: float = DEFAULT_MSD_THETA
 ) -> dict[str, torch.Tensor]:
     """The five reconstructed synergy components per token.
 
@@ -89,9 +99,9 @@ def msd_scores(
     visual_logits: torch.Tensor,
     motion_logits: torch.Tensor,
     alpha: Sequence[float] = DEFAULT_MSD_ALPHA,
-    beta: float = 0.2,
-    theta: float = 2.0,
-    synergy: str = "reconstructed-v1",
+    beta: float = DEFAULT_MSD_BETA,
+    theta: float = DEFAULT_MSD_THETA,
+    synergy: str = DEFAULT_MSD_SYNERGY,
     terms: Sequence[str] | None = None,
     return_step_synergy: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -200,9 +210,9 @@ class MotionSynergeticLogitsProcessor(LogitsProcessor):
     def __init__(
         self,
         alpha: Sequence[float] = DEFAULT_MSD_ALPHA,
-        beta: float = 0.2,
-        theta: float = 2.0,
-        synergy: str = "reconstructed-v1",
+        beta: float = DEFAULT_MSD_BETA,
+        theta: float = DEFAULT_MSD_THETA,
+        synergy: str = DEFAULT_MSD_SYNERGY,
         terms: Sequence[str] | None = None,
         record: bool = False,
     ):
@@ -267,9 +277,9 @@ class UnbatchedMotionSynergeticLogitsProcessor(LogitsProcessor):
         pixel_values_motion: torch.FloatTensor,
         attention_mask: torch.LongTensor | None = None,
         alpha: Sequence[float] = DEFAULT_MSD_ALPHA,
-        beta: float = 0.2,
-        theta: float = 2.0,
-        synergy: str = "reconstructed-v1",
+        beta: float = DEFAULT_MSD_BETA,
+        theta: float = DEFAULT_MSD_THETA,
+        synergy: str = DEFAULT_MSD_SYNERGY,
         terms: Sequence[str] | None = None,
     ):
         validate_msd_arguments(alpha, beta, theta, synergy, terms)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from .keyframes import DEFAULT_NUM_KEYFRAMES
 from .motion_frames import MotionFrameSettings
 from .pipeline import MotionResult
 
@@ -63,7 +64,7 @@ def checkpoint_motion_settings(
 ) -> tuple[int, MotionFrameSettings]:
     """The keyframe count and motion-frame settings a checkpoint was trained with; arguments that are not `None`
     override them (a CLI flag, a Space control)."""
-    keyframes = num_keyframes if num_keyframes is not None else getattr(config, "num_keyframes", 16)
+    keyframes = num_keyframes if num_keyframes is not None else getattr(config, "num_keyframes", DEFAULT_NUM_KEYFRAMES)
     return keyframes, MotionFrameSettings.from_config(config, style=motion_frame_style)
 
 

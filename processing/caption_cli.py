@@ -4,8 +4,8 @@
 macm caption clip.mp4 [--model path/or/hub-id] [--question "..."] [--no-msd] [--backend blazepose] [--json]
 ```
 
-The model defaults to `$MACM_MODEL`, else (in a source checkout) the embedded SynthMotion checkpoint the demo
-Space uses, `space/synthmotion-tiny/`.
+The model defaults to `$MACM_MODEL`, else the embedded SynthMotion checkpoint the demo Space uses,
+`space/synthmotion-tiny/` (installed with the package, see `macm.processing.embedded`).
 """
 
 from __future__ import annotations
@@ -15,21 +15,21 @@ import json
 import os
 from pathlib import Path
 
-from .caption import DEFAULT_QUESTION
-from .cli import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, _fail
 from .cli_args import add_motion_frame_arguments, positive_int
+from .cli_exit import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, fail
+from .embedded import embedded_model
 from .pose import POSE_BACKENDS
 
 __all__ = ["EMBEDDED_MODEL", "default_model", "register", "run_caption"]
 
-EMBEDDED_MODEL = Path(__file__).resolve().parents[1] / "space" / "synthmotion-tiny"
+EMBEDDED_MODEL = embedded_model()
 
 
 def default_model() -> str | None:
-    """`$MACM_MODEL`, else the embedded SynthMotion checkpoint when this is a source checkout that has it."""
+    """`$MACM_MODEL`, else the embedded SynthMotion checkpoint when it is installed (`macm.processing.embedded`)."""
     if os.environ.get("MACM_MODEL"):
         return os.environ["MACM_MODEL"]
-    return str(EMBEDDED_MODEL) if (EMBEDDED_MODEL / "config.json").is_file() else None
+    return str(EMBEDDED_MODEL) if EMBEDDED_MODEL is not None and (EMBEDDED_MODEL / "config.json").is_file() else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=None,
         help="M-ACM checkpoint folder or Hub id (default: $MACM_MODEL, else space/synthmotion-tiny/)",
     )
-    parser.add_argument("--question", default=DEFAULT_QUESTION, help="instruction or question about the clip")
+    parser.add_argument(
+        "--question", default=None, help="instruction or question about the clip (default: a request for a caption)"
+    )
     parser.add_argument(
         "--msd", action=argparse.BooleanOptionalAction, default=True, help="Motion Synergetic Decoding"
     )
@@ -57,34 +59,39 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run_caption(args: argparse.Namespace) -> int:
-    from .caption import caption_motion, checkpoint_motion_settings, load_captioner
-    from .pipeline import BodyRecoveryError, extract_motion
-    from .pose import PoseBackendUnavailableError
-    from .video import VideoDecodeError
+    from .caption import DEFAULT_QUESTION, caption_motion, checkpoint_motion_settings, load_captioner
+    from .cli import motion_errors, motion_failure
+    from .pipeline import extract_motion
+    from .pose import get_pose_backend
+    from .video import probe_video
 
+    args.question = DEFAULT_QUESTION if args.question is None else args.question
     args.model = args.model or default_model()
     if not args.model:
-        return _fail(args.video, "no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT)
+        return fail("no model: pass --model PATH_OR_HUB_ID or set MACM_MODEL", EXIT_BAD_INPUT, subject=args.video)
+    if args.smpl_dir is not None and not args.smpl_dir.exists():
+        return fail("--smpl-dir does not exist", EXIT_BAD_INPUT, subject=args.smpl_dir)
+    try:  # the clip and the pose backend are checked before the model loads, which takes seconds
+        probe_video(args.video)
+        backend = get_pose_backend(args.backend)
+    except motion_errors() as error:
+        return motion_failure(error, args)
     try:
         model, processor = load_captioner(args.model)
     except (OSError, ValueError) as error:
-        return _fail(Path(str(args.model)), f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE)
+        return fail(f"cannot load the M-ACM checkpoint: {error}", EXIT_UNAVAILABLE, subject=Path(str(args.model)))
     num_keyframes, frame_settings = checkpoint_motion_settings(model.config, args.num_keyframes, args.motion_style)
     try:
         motion = extract_motion(
             args.video,
-            backend=args.backend,
+            backend=backend,
             num_keyframes=num_keyframes,
             smpl_dir=args.smpl_dir,
             progress=False,
             motion_frame_settings=frame_settings,
         )
-    except VideoDecodeError as error:
-        return _fail(args.video, str(error), EXIT_BAD_INPUT)
-    except PoseBackendUnavailableError as error:
-        return _fail(args.video, str(error), EXIT_UNAVAILABLE)
-    except BodyRecoveryError as error:
-        return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+    except motion_errors() as error:
+        return motion_failure(error, args)
     result = caption_motion(
         model, processor, motion, question=args.question, msd=args.msd, max_new_tokens=args.max_new_tokens
     )

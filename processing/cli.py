@@ -17,22 +17,19 @@ import argparse
 import json
 import logging
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .cli_args import add_motion_frame_arguments, positive_int
-from .motion_frames import MotionFrameSettings
+from .cli_exit import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, fail
+from .keyframes import DEFAULT_NUM_KEYFRAMES
 from .pose import POSE_BACKENDS
 
 __all__ = ["register", "run_motion", "write_motion_result"]
 
 logger = logging.getLogger(__name__)
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -45,7 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("video", type=Path, help="input video file")
     parser.add_argument("--out", type=Path, required=True, help="output directory (created if needed)")
     parser.add_argument("--backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    parser.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes to sample (default 16)")
+    parser.add_argument(
+        "--num-keyframes",
+        type=positive_int,
+        default=DEFAULT_NUM_KEYFRAMES,
+        help=f"keyframes to sample (default {DEFAULT_NUM_KEYFRAMES})",
+    )
     parser.add_argument(
         "--stride", type=positive_int, default=None, help="candidate-frame stride (default: <= ~10 fps)"
     )
@@ -93,36 +95,43 @@ def write_motion_result(result, out_dir: Path) -> None:
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
 
 
-def _fail(video: Path, reason: str, code: int) -> int:
-    reason = " ".join(str(reason).split())
-    prefix = f"{video}: "
-    print(f"macm: error: {reason if reason.startswith(prefix) else prefix + reason}", file=sys.stderr)
-    return code
-
-
-def run_motion(args: argparse.Namespace) -> int:
-    """The `motion` subcommand. Returns the exit status."""
+def motion_errors() -> tuple[type[Exception], ...]:
+    """What the motion pathway raises for a clip it cannot process (imported here, on use)."""
     from .pipeline import BodyRecoveryError
     from .pose import PoseBackendUnavailableError
     from .video import VideoDecodeError
 
+    return VideoDecodeError, PoseBackendUnavailableError, BodyRecoveryError
+
+
+def motion_failure(error: Exception, args: argparse.Namespace) -> int:
+    """End a command on a `motion_errors()` error: a bad clip or SMPL folder is the input's fault (exit 2), a pose
+    backend that cannot run here is not (exit 3)."""
+    from .pipeline import BodyRecoveryError
+    from .pose import PoseBackendUnavailableError
+
+    if isinstance(error, PoseBackendUnavailableError):
+        return fail(error, EXIT_UNAVAILABLE, subject=args.video)
+    if isinstance(error, BodyRecoveryError):
+        return fail(error, EXIT_BAD_INPUT, subject=args.smpl_dir)
+    return fail(error, EXIT_BAD_INPUT, subject=args.video)
+
+
+def run_motion(args: argparse.Namespace) -> int:
+    """The `motion` subcommand. Returns the exit status."""
     if args.out.exists() and not args.out.is_dir():
-        return _fail(args.out, "--out exists and is not a directory", EXIT_BAD_INPUT)
+        return fail("--out exists and is not a directory", EXIT_BAD_INPUT, subject=args.out)
     if args.smpl_dir is not None and not args.smpl_dir.exists():
-        return _fail(args.smpl_dir, "--smpl-dir does not exist", EXIT_BAD_INPUT)
+        return fail("--smpl-dir does not exist", EXIT_BAD_INPUT, subject=args.smpl_dir)
     if not 0.0 <= args.alpha <= 1.0:
-        return _fail(args.video, f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT)
+        return fail(f"--alpha must be in [0, 1], got {args.alpha}", EXIT_BAD_INPUT, subject=args.video)
     # Everything is written to a staging folder first, so a failure leaves no half-written --out behind.
     with tempfile.TemporaryDirectory(prefix="macm-motion-") as staging:
         staging = Path(staging)
         try:
             result = _extract(args, staging / "overlay.mp4")
-        except VideoDecodeError as error:
-            return _fail(args.video, str(error), EXIT_BAD_INPUT)
-        except PoseBackendUnavailableError as error:
-            return _fail(args.video, str(error), EXIT_UNAVAILABLE)
-        except BodyRecoveryError as error:
-            return _fail(args.smpl_dir, str(error), EXIT_BAD_INPUT)
+        except motion_errors() as error:
+            return motion_failure(error, args)
         write_motion_result(result, staging)
         args.out.mkdir(parents=True, exist_ok=True)
         for path in staging.iterdir():
@@ -142,6 +151,7 @@ def run_motion(args: argparse.Namespace) -> int:
 
 
 def _extract(args: argparse.Namespace, overlay_path: Path):
+    from .motion_frames import MotionFrameSettings
     from .pipeline import extract_motion
 
     return extract_motion(

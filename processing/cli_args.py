@@ -32,7 +32,7 @@ def non_negative_int(text: str) -> int:
 def add_motion_frame_arguments(parser, default_style: str | None = "mask", size: bool = True) -> None:
     """`--motion-style` (and `--motion-size`): how motion frames draw the body. `default_style=None` means "the
     checkpoint's own style" (commands that load a model)."""
-    from .motion_frames import MOTION_FRAME_STYLES
+    from .motion_frame_settings import MOTION_FRAME_STYLES
 
     default = f"default {default_style}" if default_style else "default: the checkpoint's motion_frame_style"
     parser.add_argument(

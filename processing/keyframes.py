@@ -38,6 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_MIN_SCORE = 0.3
+# keyframes per clip when no checkpoint says otherwise (`MacmConfig.num_keyframes`'s default; a test keeps them equal)
+DEFAULT_NUM_KEYFRAMES = 16
 # A frame needs this many confident joints for its pose to be compared with other frames.
 MIN_VISIBLE_JOINTS = 3
 # Upper bound on the number of float64 values in one block of the (R, F, K) distance computation.
@@ -163,7 +165,7 @@ def _segment_keyframe(coords: np.ndarray, visible: np.ndarray, frames: np.ndarra
 
 def select_keyframes(
     keypoints: np.ndarray,
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     keypoint_names: Sequence[str] | None = None,
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> np.ndarray:
@@ -205,7 +207,7 @@ def select_keyframes(
 
 def sample_keyframes(
     track: PoseTrack,
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     min_score: float = DEFAULT_MIN_SCORE,
 ) -> np.ndarray:
     """Pose-driven keyframes of a `PoseTrack`: `select_keyframes` on its keypoints and layout.

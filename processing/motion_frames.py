@@ -16,61 +16,20 @@ SynthMotion, `macm motion`, `macm caption`, the Space, `macm eval` and `macm bui
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .render import DEFAULT_ALPHA, draw_capsules, render_motion_frame
+from .motion_frame_settings import MOTION_FRAME_STYLES, MotionFrameSettings
+from .render import draw_capsules, render_motion_frame
 
 __all__ = ["MOTION_FRAME_STYLES", "MotionFrameSettings", "person_crop", "render_motion_frames"]
 
-MOTION_FRAME_STYLES = ("mask", "overlay")
 DEFAULT_MASK_SIZE = 256
 # Margin around the clip's joints, as a fraction of the crop, so hands and feet are not cut at the border.
 CROP_MARGIN = 0.12
 # Limb thickness on masks, as a fraction of the crop side: thick enough to survive the tower's resizing.
 MASK_LIMB_FRACTION = 0.06
-
-
-@dataclass(frozen=True)
-class MotionFrameSettings:
-    """How to draw a clip's motion frames.
-
-    Args:
-        style (`str`, *optional*, defaults to `"mask"`): `"mask"` or `"overlay"`.
-        alpha (`float`, *optional*, defaults to 0.6): opacity of the body in the `"overlay"` style.
-        size (`int`, *optional*): side of the square masks in pixels (defaults to 256; a model's config gives its
-            vision tower's input size). Overlays keep the keyframe's size.
-    """
-
-    style: str = "mask"
-    alpha: float = DEFAULT_ALPHA
-    size: int | None = None
-
-    def __post_init__(self):
-        if self.style not in MOTION_FRAME_STYLES:
-            raise ValueError(f"motion-frame style must be one of {MOTION_FRAME_STYLES}, got {self.style!r}")
-        if not 0.0 <= float(self.alpha) <= 1.0:
-            raise ValueError(f"motion-frame alpha must be in [0, 1], got {self.alpha}")
-        if self.size is not None and (isinstance(self.size, bool) or int(self.size) < 8):
-            raise ValueError(f"motion-frame size must be at least 8 pixels, got {self.size}")
-
-    @classmethod
-    def from_config(cls, config, **overrides) -> MotionFrameSettings:
-        """The settings a checkpoint was trained with (`motion_frame_style`, `_alpha`, `_size`; the size defaults
-        to the vision tower's input size); `overrides` that are not `None` win."""
-        vision = getattr(config, "vision_config", None)
-        settings = {
-            "style": getattr(config, "motion_frame_style", "mask"),
-            "alpha": getattr(config, "motion_frame_alpha", DEFAULT_ALPHA),
-            "size": getattr(config, "motion_frame_size", None) or getattr(vision, "image_size", None),
-        }
-        settings.update({key: value for key, value in overrides.items() if value is not None})
-        return cls(**settings)
-
-    def to_dict(self) -> dict:
-        return {"style": self.style, "alpha": self.alpha, "size": self.size}
 
 
 def person_crop(

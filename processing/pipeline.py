@@ -28,7 +28,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .cache import MotionCache, cache_key, file_sha256
-from .keyframes import DEFAULT_MIN_SCORE, sample_keyframes
+from .keyframes import DEFAULT_MIN_SCORE, DEFAULT_NUM_KEYFRAMES, sample_keyframes
 from .motion_frames import MotionFrameSettings, render_motion_frames
 from .pose import COCO17_NAMES, PoseBackend, PoseTrack, get_pose_backend
 from .pose.people import DEFAULT_MIN_HEIGHT
@@ -350,7 +350,7 @@ def plan_candidates(
 def extract_motion(
     video_path: str | os.PathLike,
     backend: str | PoseBackend = "blazepose",
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     stride: int | None = None,
     smpl_dir: str | os.PathLike | None = None,
     allow_pickle: bool = False,

@@ -24,6 +24,7 @@ import av
 import cv2
 import numpy as np
 
+from .motion_frame_settings import DEFAULT_ALPHA
 from .skeleton import SkeletonLayout, resolve_layout, with_virtual_joints
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ALPHA = 0.6
 _SHIFT = 4  # sub-pixel bits for cv2 drawing
 _SCALE = 1 << _SHIFT
 

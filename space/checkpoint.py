@@ -14,6 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+if __package__:
+    from .validation import alpha_text
+else:  # run as the Space's files: siblings are top-level modules
+    from validation import alpha_text
+
 __all__ = ["EMBEDDED_MODEL", "LoadedModel", "current_model", "load_model", "resolve_model_source", "set_model"]
 
 logger = logging.getLogger(__name__)
@@ -52,18 +57,21 @@ class LoadedModel:
 
     @property
     def num_keyframes(self) -> int:
-        """Keyframes the checkpoint was trained with (16 when unknown)."""
-        return int(getattr(getattr(self.model, "config", None), "num_keyframes", 16) or 16)
+        """Keyframes the checkpoint was trained with (the processing default when no model is loaded)."""
+        from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
+
+        return int(getattr(getattr(self.model, "config", None), "num_keyframes", DEFAULT_NUM_KEYFRAMES))
 
     def msd_defaults(self) -> dict:
-        """MSD parameters from the checkpoint's config, else the paper's, as the page's option widgets take them."""
-        config = getattr(self.model, "config", None)
-        alpha = getattr(config, "msd_alpha", None) or (0.5, 0.2, 0.4, 0.8, 0.3, 2.0)
+        """MSD parameters from the checkpoint's config (else `MacmConfig`'s), as the page's option widgets take them."""
+        from macm.modeling_macm import MacmConfig
+
+        config = getattr(self.model, "config", None) or MacmConfig
         return {
-            "alpha": ", ".join(f"{float(a):g}" for a in alpha),
-            "beta": float(getattr(config, "msd_beta", 0.2)),
-            "theta": float(getattr(config, "msd_theta", 2.0)),
-            "synergy": str(getattr(config, "msd_synergy", "reconstructed-v1")),
+            "alpha": alpha_text(config.msd_alpha),
+            "beta": float(config.msd_beta),
+            "theta": float(config.msd_theta),
+            "synergy": str(config.msd_synergy),
         }
 
     def describe(self) -> str:

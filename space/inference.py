@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
+
 if __package__:
     from . import checkpoint, plots
     from .validation import Issue, Limits, MsdSettings, Request, parse_alpha, validate_request
@@ -145,7 +147,7 @@ class Options:
 
     prompt: str = ""
     backend: str = "blazepose"
-    num_keyframes: int = 16
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES
     max_new_tokens: int = 64
     msd: MsdSettings = field(default_factory=MsdSettings)
 

@@ -13,9 +13,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["Issue", "Limits", "MsdSettings", "Request", "parse_alpha", "validate_request"]
+from macm.modeling_macm.msd import (
+    DEFAULT_MSD_ALPHA,
+    DEFAULT_MSD_BETA,
+    DEFAULT_MSD_SYNERGY,
+    DEFAULT_MSD_THETA,
+    MSD_SYNERGIES,
+)
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
 
-MSD_SYNERGIES = ("reconstructed-v1", "contrastive")  # as `macm.modeling_macm.msd.MSD_SYNERGIES`
+__all__ = ["Issue", "Limits", "MsdSettings", "Request", "alpha_text", "parse_alpha", "validate_request"]
+
+
+def alpha_text(alpha) -> str:
+    """MSD's alpha as the page's text box shows it: `"0.5, 0.2, 0.4, 0.8, 0.3, 2"`."""
+    return ", ".join(f"{float(a):g}" for a in alpha)
+
+
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
 
 
@@ -80,10 +94,10 @@ class MsdSettings:
     """MSD's parameters as the page sends them (`alpha` still the text the user typed)."""
 
     enabled: bool = True
-    alpha: str = "0.5, 0.2, 0.4, 0.8, 0.3, 2.0"
-    beta: float = 0.2
-    theta: float = 2.0
-    synergy: str = "reconstructed-v1"
+    alpha: str = alpha_text(DEFAULT_MSD_ALPHA)
+    beta: float = DEFAULT_MSD_BETA
+    theta: float = DEFAULT_MSD_THETA
+    synergy: str = DEFAULT_MSD_SYNERGY
 
 
 @dataclass(frozen=True)
@@ -115,7 +129,7 @@ class Request:
     prompt: str = ""
     backend: str = "blazepose"
     backends: tuple[str, ...] = ("blazepose",)
-    num_keyframes: int = 8
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES
     max_new_tokens: int = 64
     msd: MsdSettings = field(default_factory=MsdSettings)
 

@@ -17,6 +17,8 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from macm.processing.keyframes import DEFAULT_NUM_KEYFRAMES
+
 __all__ = ["DEFAULT_PROMPTS", "SPECIAL_TOKENS", "build_word_tokenizer", "init_from_scratch", "main"]
 
 logger = logging.getLogger(__name__)
@@ -64,7 +66,7 @@ def init_from_scratch(
     text_hidden: int = 192,
     text_layers: int = 4,
     text_mlp_ratio: int = 4,
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     seed: int = 0,
     motion_encoder: str = "vision_tower",
     motion_hidden: int = 128,
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text-hidden", type=int, default=192)
     parser.add_argument("--text-layers", type=int, default=4)
     parser.add_argument("--text-mlp-ratio", type=int, default=4, help="LM intermediate size / hidden size")
-    parser.add_argument("--num-keyframes", type=int, default=16)
+    parser.add_argument("--num-keyframes", type=int, default=DEFAULT_NUM_KEYFRAMES)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--motion-encoder",

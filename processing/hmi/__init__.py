@@ -11,7 +11,7 @@ Submodules are imported on first use, so `import macm.processing.hmi` stays ligh
 
 from __future__ import annotations
 
-import importlib
+from ..lazy import lazy_exports
 
 __all__ = ["BuildConfig", "build_hmi", "finalize_output", "load_hmi", "merge_outputs"]
 
@@ -23,8 +23,4 @@ _EXPORTS = {
     "merge_outputs": "merge",
 }
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -16,9 +16,9 @@ from dataclasses import asdict, dataclass, field
 import cv2
 import numpy as np
 
-from ...evaluation.judge import DIMENSIONS
 from ..chat_client import ChatAttempt, ChatClient, ChatError, RetryPolicy, chat_endpoint
 from ..keyframes import uniform_indices
+from .dimensions import DIMENSIONS
 from .prompts import DEFAULT_PROMPT, AnnotationPrompt, load_annotation_prompt
 from .schema import (
     CONTEXTUAL_WINDOW,

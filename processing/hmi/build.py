@@ -30,6 +30,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ..cache import MotionCache
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
 from ..motion_frames import MotionFrameSettings
 from ..pose import PoseBackend, get_pose_backend
 from .annotate import Annotator, AnnotatorConfig
@@ -88,7 +89,7 @@ class BuildConfig:
     segments: SegmentConfig = field(default_factory=SegmentConfig)
     filters: FilterConfig = field(default_factory=FilterConfig)
     pose_backend: str = "blazepose"
-    num_keyframes: int = 16
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES
     motion_frames: MotionFrameSettings = field(default_factory=MotionFrameSettings)
     annotator: AnnotatorConfig | None = None
     max_consecutive_annotator_failures: int = 10

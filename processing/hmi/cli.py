@@ -15,18 +15,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import sys
 from pathlib import Path
 
 from ..cli_args import add_motion_frame_arguments, positive_int
-from ..motion_frames import MotionFrameSettings
+from ..cli_exit import EXIT_BAD_INPUT, EXIT_UNAVAILABLE, fail
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
 
 __all__ = ["register", "run_build", "run_merge"]
 
 logger = logging.getLogger(__name__)
-
-EXIT_BAD_INPUT = 2
-EXIT_UNAVAILABLE = 3
 
 
 def _fraction(text: str) -> float:
@@ -85,7 +82,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scene-threshold", type=float, default=segments.scene_threshold, help="ContentDetector threshold"
     )
     motion.add_argument("--pose-backend", default="blazepose", choices=sorted(POSE_BACKENDS), help="pose backend")
-    motion.add_argument("--num-keyframes", type=positive_int, default=16, help="keyframes per clip (default 16)")
+    motion.add_argument(
+        "--num-keyframes",
+        type=positive_int,
+        default=DEFAULT_NUM_KEYFRAMES,
+        help=f"keyframes per clip (default {DEFAULT_NUM_KEYFRAMES})",
+    )
     add_motion_frame_arguments(motion)
     paper = parser.add_argument_group("filters (defaults: the paper's thresholds)")
     paper.add_argument("--single-person-fraction", type=_fraction, default=filters.single_person_fraction)
@@ -115,12 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     merge.set_defaults(func=run_merge)
 
 
-def _fail(message: str, code: int) -> int:
-    print(f"macm: error: {' '.join(str(message).split())}", file=sys.stderr)
-    return code
-
-
 def _config(args: argparse.Namespace):
+    from ..motion_frames import MotionFrameSettings
     from .annotate import AnnotatorConfig
     from .build import BuildConfig
     from .filters import FilterConfig
@@ -168,16 +166,16 @@ def run_build(args: argparse.Namespace) -> int:
     from .state import OutputLockedError, SettingsMismatchError
 
     if args.no_annotate and (args.annotator_url or args.annotator_model):
-        return _fail("--no-annotate excludes --annotator-url/--annotator-model", EXIT_BAD_INPUT)
+        return fail("--no-annotate excludes --annotator-url/--annotator-model", EXIT_BAD_INPUT)
     if not args.no_annotate and not (args.annotator_url and args.annotator_model):
-        return _fail(
+        return fail(
             "give --annotator-url and --annotator-model, or --no-annotate for a curation-only run", EXIT_BAD_INPUT
         )
     try:
         config = _config(args)
         shard = parse_shard(args.shard)
     except (ValueError, FileNotFoundError) as error:
-        return _fail(str(error), EXIT_BAD_INPUT)
+        return fail(str(error), EXIT_BAD_INPUT)
     try:
         report = build_hmi(
             args.videos,
@@ -191,9 +189,9 @@ def run_build(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except (FileNotFoundError, SettingsMismatchError, OutputLockedError, ValueError) as error:
-        return _fail(str(error), EXIT_BAD_INPUT)
+        return fail(str(error), EXIT_BAD_INPUT)
     except (PoseBackendUnavailableError, AnnotatorUnavailableError) as error:
-        return _fail(str(error), EXIT_UNAVAILABLE)
+        return fail(str(error), EXIT_UNAVAILABLE)
     counts = report["counts"]
     logger.info(
         "%s: %d clips accepted, %d rejected, %d not annotated, %d failed, from %d sources (%d unreadable)",
@@ -216,6 +214,6 @@ def run_merge(args: argparse.Namespace) -> int:
     try:
         report = merge_outputs(args.inputs, args.out)
     except (FileNotFoundError, SettingsMismatchError, OutputLockedError, ValueError) as error:
-        return _fail(str(error), EXIT_BAD_INPUT)
+        return fail(str(error), EXIT_BAD_INPUT)
     logger.info("%s: %d clips from %d shards", args.out, report["counts"]["clips_accepted"], len(args.inputs))
     return 0

@@ -5,8 +5,8 @@
 example also carries its decoded `keyframes` and `motion_frames` (`(H, W, 3)` uint8 RGB arrays), read from the
 pre-rendered files when the row lists them, else produced by the motion pathway (cached per video).
 
-An HMI-Bench folder (`HMI-Bench.json`, optional `HMI-Bench-QA.json`, `videos/`) is read with the evaluator's loader
-(`macm.evaluation.bench.load_bench`), which accepts the plausible shapes of the unpublished QA file and names the file,
+An HMI-Bench folder (`HMI-Bench.json`, optional `HMI-Bench-QA.json`, `videos/`) is read with the HMI-Bench loader
+(`macm.processing.hmi.bench_format.load_bench`), which accepts the plausible shapes of the unpublished QA file and names the file,
 the item and what it found when the shape is none of them. Media paths that leave the folder (absolute, `..`) are
 refused in both layouts.
 """
@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...evaluation.bench import BENCH_FILE, check_relative_path, load_bench
+from ..keyframes import DEFAULT_NUM_KEYFRAMES
+from .bench_format import BENCH_FILE, check_relative_path, load_bench
 
 __all__ = ["MEDIA_COLUMNS", "bench_rows", "load_hmi"]
 
@@ -77,7 +78,7 @@ class _FrameDecoder:
         self.root, self.num_keyframes = root, num_keyframes
 
     def __call__(self, batch: dict) -> dict:
-        from ...trainer.data import load_clip_frames
+        from .clips import load_clip_frames
 
         size = len(next(iter(batch.values())))
         keyframes, motion = [], []
@@ -93,7 +94,7 @@ def load_hmi(
     name_or_path: str | os.PathLike,
     split: str = "train",
     decode_frames: bool = False,
-    num_keyframes: int = 16,
+    num_keyframes: int = DEFAULT_NUM_KEYFRAMES,
     revision: str | None = None,
 ):
     """Load HMI-format data or an HMI-Bench folder.
@@ -119,7 +120,7 @@ def load_hmi(
         root = path.resolve()
         dataset = _bench_dataset(root)
     else:
-        from ...trainer.data import load_hmi_split
+        from .clips import load_hmi_split
 
         dataset, root = load_hmi_split(str(name_or_path), split=split, revision=revision)
         _check_media_paths(dataset, f"{name_or_path} ({split})")

@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...evaluation.judge import VersionedPrompt, parse_prompt_file
+from ..prompt_files import VersionedPrompt, parse_prompt_file
 
 __all__ = ["DEFAULT_PROMPT", "PLACEHOLDERS", "PROMPTS_DIR", "AnnotationPrompt", "load_annotation_prompt"]
 

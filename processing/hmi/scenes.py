@@ -13,11 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import av
-
-from ..render import OverlayVideoWriter
-from ..video import VideoDecodeError, _frame_rotation, _metadata_rotation, _to_rgb
-
 __all__ = ["SegmentConfig", "Segment", "cut_clip", "detect_scenes", "split_scenes"]
 
 
@@ -66,8 +61,11 @@ def detect_scenes(path: str | os.PathLike, config: SegmentConfig) -> tuple[list[
 
     A video without cuts is one shot. Raises `VideoDecodeError` when PySceneDetect cannot open or read it.
     """
+    import av
     from scenedetect import ContentDetector, SceneManager, open_video
     from scenedetect.video_stream import VideoOpenFailure
+
+    from ..video import VideoDecodeError
 
     try:
         # suppress_output: otherwise PySceneDetect hands FFmpeg's log (every encoder's statistics) to stderr.
@@ -121,6 +119,11 @@ def cut_clip(source: str | os.PathLike, start: float, end: float, out_path: str 
     Raises:
         `VideoDecodeError`: the source cannot be read or has no frame in the span.
     """
+    import av
+
+    from ..render import OverlayVideoWriter
+    from ..video import VideoDecodeError, _frame_rotation, _metadata_rotation, _to_rgb
+
     out_path = Path(out_path)
     try:
         container = av.open(str(source))

@@ -21,8 +21,8 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ...evaluation.bench import normalize_tf
-from ...evaluation.judge import DIMENSIONS, canonical_dimension
+from .bench_format import normalize_tf
+from .dimensions import DIMENSIONS, canonical_dimension
 
 __all__ = [
     "CONTEXTUAL_WINDOW",

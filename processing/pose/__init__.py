@@ -8,6 +8,7 @@ the backend that needs it.
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from .base import PoseBackend
 from .types import COCO17_NAMES, PersonPose, PoseTrack
@@ -62,6 +63,19 @@ def get_pose_backend(name: str, **kwargs) -> PoseBackend:
     backend_class = getattr(module, class_name, None)
     if backend_class is None:
         raise PoseBackendUnavailableError(f"pose backend {name!r}: {module_name} has no {class_name}")
+    try:
+        inspect.signature(backend_class).bind(**kwargs)
+    except TypeError:
+        needed = [
+            parameter.name
+            for parameter in inspect.signature(backend_class).parameters.values()
+            if parameter.default is inspect.Parameter.empty
+            and parameter.name not in kwargs
+            and parameter.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        ]
+        raise PoseBackendUnavailableError(
+            f"pose backend {name!r} needs {', '.join(needed)}, which were not given"
+        ) from None
     try:
         return backend_class(**kwargs)
     except (ImportError, FileNotFoundError) as error:

@@ -28,10 +28,12 @@ segmentation mask.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import math
 import os
+import sys
 from dataclasses import dataclass
 
 import cv2
@@ -461,6 +463,21 @@ def _rotate_world(world: np.ndarray, rotation: float) -> np.ndarray:
     return rotated
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send the process's stderr (file descriptor 2) to /dev/null: LiteRT's C++ code writes "INFO: Created TensorFlow
+    Lite XNNPACK delegate for CPU." there for every interpreter, past Python's logging."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 class _TfliteModel:
     """A LiteRT interpreter for one single-input model; outputs are returned in the model's output order."""
 
@@ -471,8 +488,9 @@ class _TfliteModel:
             raise ImportError(
                 "The blazepose backend needs the LiteRT runtime: `pip install ai-edge-litert`"
             ) from error
-        self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
+        with _native_stderr_silenced():
+            self.interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
+            self.interpreter.allocate_tensors()
         self.input_index = self.interpreter.get_input_details()[0]["index"]
         self.input_shape = tuple(self.interpreter.get_input_details()[0]["shape"])
         self.output_indices = [detail["index"] for detail in self.interpreter.get_output_details()]

@@ -105,12 +105,19 @@ class VitPoseBackend(PoseBackend):
             VitPoseImageProcessorPil,
         )
 
+        from . import PoseBackendUnavailableError
+
         logger.info("Loading RT-DETR %s and ViTPose %s", self.detector_id, self.pose_id)
-        self._detector_processor = RTDetrImageProcessorPil.from_pretrained(self.detector_id, revision=self.revision)
-        self._detector = RTDetrForObjectDetection.from_pretrained(self.detector_id, revision=self.revision)
+        try:
+            self._detector_processor = RTDetrImageProcessorPil.from_pretrained(
+                self.detector_id, revision=self.revision
+            )
+            self._detector = RTDetrForObjectDetection.from_pretrained(self.detector_id, revision=self.revision)
+            self._pose_processor = VitPoseImageProcessorPil.from_pretrained(self.pose_id, revision=self.revision)
+            self._pose_model = VitPoseForPoseEstimation.from_pretrained(self.pose_id, revision=self.revision)
+        except OSError as error:  # not downloadable (offline, a wrong id) and not in the cache
+            raise PoseBackendUnavailableError(f"pose backend 'vitpose' cannot load its models: {error}") from None
         self._detector.to(self.device).eval()
-        self._pose_processor = VitPoseImageProcessorPil.from_pretrained(self.pose_id, revision=self.revision)
-        self._pose_model = VitPoseForPoseEstimation.from_pretrained(self.pose_id, revision=self.revision)
         self._pose_model.to(self.device).eval()
         if self._pose_model.config.num_labels != len(COCO17_NAMES):
             raise ValueError(

@@ -6,11 +6,9 @@ grammar-generated fine-grained captions, QA pairs, ground-truth 3D joints and mo
 with the project's renderer (sides in distinct colours). `macm synth` writes the folder; see `write_dataset`.
 """
 
-from .actions import ACTIONS, ActionSpec, MotionScript, ScheduledAction, evaluate_script, sample_script
-from .captions import action_phrase, caption_vocabulary, describe_script, make_qa, parse_caption, tokenize
-from .dataset import SynthClip, SynthConfig, clip_id, clip_split, generate_clip, write_dataset
-from .humanoid import JOINT_NAMES, POSE_PARAMS, BodyShape, forward_kinematics, sample_body_shape
-from .render_rgb import Camera, render_frame, sample_camera, view_name
+from __future__ import annotations
+
+from ..lazy import lazy_exports
 
 __all__ = [
     "ACTIONS",
@@ -41,3 +39,36 @@ __all__ = [
     "view_name",
     "write_dataset",
 ]
+
+# name -> submodule; imported on first use, so `macm synth --help` does not load the renderer
+_EXPORTS = {
+    "ACTIONS": "actions",
+    "ActionSpec": "actions",
+    "MotionScript": "actions",
+    "ScheduledAction": "actions",
+    "evaluate_script": "actions",
+    "sample_script": "actions",
+    "action_phrase": "captions",
+    "caption_vocabulary": "captions",
+    "describe_script": "captions",
+    "make_qa": "captions",
+    "parse_caption": "captions",
+    "tokenize": "captions",
+    "SynthClip": "dataset",
+    "SynthConfig": "dataset",
+    "clip_id": "dataset",
+    "clip_split": "dataset",
+    "generate_clip": "dataset",
+    "write_dataset": "dataset",
+    "JOINT_NAMES": "humanoid",
+    "POSE_PARAMS": "humanoid",
+    "BodyShape": "humanoid",
+    "forward_kinematics": "humanoid",
+    "sample_body_shape": "humanoid",
+    "Camera": "render_rgb",
+    "render_frame": "render_rgb",
+    "sample_camera": "render_rgb",
+    "view_name": "render_rgb",
+}
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..cli_args import add_motion_frame_arguments, non_negative_int, positive_int
+from ..cli_exit import fail
 
 __all__ = ["register", "run_synth"]
 
@@ -49,7 +50,7 @@ def run_synth(args: argparse.Namespace) -> int:
         frames = MotionFrameSettings(style=args.motion_style, size=args.size)
         config = SynthConfig(seed=args.seed, size=args.size, frames=args.frames, fps=args.fps, motion_frames=frames)
     except ValueError as error:
-        raise SystemExit(f"macm synth: error: {error}") from None
+        return fail(error)
     start = time.perf_counter()
     splits = write_dataset(args.out, args.num, config, workers=args.workers, progress=not args.no_progress)
     seconds = time.perf_counter() - start

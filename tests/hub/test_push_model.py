@@ -212,3 +212,27 @@ def test_upload_fails_when_the_hub_lists_other_files(model_folder, monkeypatch, 
     assert run_cli(monkeypatch, "push", "model", model_folder, "--repo-id", "tiny-org/macm-tiny", "--tag", "v1") == 3
     assert message in capsys.readouterr().err
     assert "create_tag" not in hub.names()  # a failed push is never tagged
+
+
+EMBEDDED = Path(__file__).resolve().parents[2] / "space" / "synthmotion-tiny"
+
+
+def test_the_embedded_checkpoint_trained_from_scratch_pushes_without_base_model(tmp_path, monkeypatch):
+    """Its card says it was trained from scratch, so it names no `base_model`."""
+    out = tmp_path / "upload"
+    assert (
+        run_cli(monkeypatch, "push", "model", EMBEDDED, "--repo-id", "tiny-org/synthmotion-tiny", "--dry-run", out)
+        == 0
+    )
+    assert "base_model" not in ModelCard.load(out / "README.md").data.to_dict()
+    assert relative_files(out) >= REMOTE_CODE
+
+
+def test_a_stale_remote_code_copy_is_refused(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "stale"
+    shutil.copytree(EMBEDDED, folder, ignore=shutil.ignore_patterns("benchmark*"))
+    with (folder / "msd.py").open("a") as handle:
+        handle.write("# edited by hand\n")
+    assert run_cli(monkeypatch, "push", "model", folder, "--repo-id", "tiny-org/x", "--dry-run", tmp_path / "o") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "msd.py differs from the installed macm.modeling_macm/msd.py" in err[0]

@@ -42,10 +42,12 @@ def test_every_shipped_file_is_checked():
 
 
 def test_the_embedded_checkpoints_remote_code_is_the_package_code():
-    """A Hub folder must carry its model code; the embedded checkpoint's copies are never a stale fork of it."""
+    """A Hub folder must carry its model code; the embedded checkpoint's files are links to the package's modules
+    (one source; pushing, packaging and `trust_remote_code` loading read through them), never a stale fork."""
     embedded = SHIPPED[0].parents[1] / "space" / "synthmotion-tiny"
     copies = sorted(embedded.glob("*.py"))
     assert {p.name for p in copies} == {"configuration_macm.py", "modeling_macm.py", "processing_macm.py", "msd.py"}
     for copy in copies:
         source = SHIPPED[0].parent / copy.name
-        assert copy.read_bytes() == source.read_bytes(), f"{copy} differs from {source}: copy it again"
+        assert copy.is_symlink() and copy.resolve() == source.resolve(), f"{copy} is not a link to {source}"
+        assert copy.read_bytes() == source.read_bytes()

@@ -42,6 +42,8 @@ def test_auto_map_and_refusal_without_trust_remote_code(saved_copy):
     assert config["auto_map"] == {
         "AutoConfig": "configuration_macm.MacmConfig",
         "AutoModel": "modeling_macm.MacmForConditionalGeneration",
+        "AutoModelForImageTextToText": "modeling_macm.MacmForConditionalGeneration",
+        "AutoProcessor": "processing_macm.MacmProcessor",
     }
     with pytest.raises(ValueError, match="trust_remote_code"):
         AutoModel.from_pretrained(saved_copy, trust_remote_code=False)
@@ -53,3 +55,11 @@ def test_device_map_loading(saved_copy, tiny_model):
     model = AutoModel.from_pretrained(saved_copy, trust_remote_code=True, device_map="cpu")
     for name, tensor in tiny_model.state_dict().items():
         torch.testing.assert_close(model.state_dict()[name], tensor, rtol=0, atol=0)
+
+
+def test_generation_config_carries_the_msd_settings(saved_copy, tiny_model):
+    from macm.modeling_macm.msd import MSD_GENERATION_FIELDS
+
+    generation = json.loads((saved_copy / "generation_config.json").read_text())
+    for name in MSD_GENERATION_FIELDS:
+        assert generation[name] == getattr(tiny_model.config, name), name

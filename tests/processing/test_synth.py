@@ -156,10 +156,11 @@ def test_folder_loads_as_hmi_data(tmp_path):
     assert "No pose estimator is in the loop" in card and "path: train/metadata.jsonl" in card
 
 
-def test_cli_writes_the_folder(tmp_path):
+def test_cli_writes_the_folder(tmp_path, capsys):
     from macm.cli import main
 
     assert main(["synth", "--out", str(tmp_path / "cli"), "--num", "3", "--size", "32", "--frames", "4"]) == 0
     assert len(list((tmp_path / "cli" / "videos").glob("*.mp4"))) == 3
-    with pytest.raises(SystemExit, match="`size` must be an even number"):
-        main(["synth", "--out", str(tmp_path / "bad"), "--num", "2", "--size", "33"])
+    capsys.readouterr()
+    assert main(["synth", "--out", str(tmp_path / "bad"), "--num", "2", "--size", "33"]) == 2
+    assert capsys.readouterr().err.strip() == "macm: error: `size` must be an even number of pixels >= 32, got 33"
