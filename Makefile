@@ -88,12 +88,13 @@ synthmotion-tiny: $(STAMP)
 		--modes visual motion msd --out runs/synthmotion-tiny/benchmark-estimated
 
 # After copying a run into space/synthmotion-tiny (with its benchmark folders): the README's and the card's tables are
-# the benchmark's own table.md files.
+# the benchmark's own table.md and followed.md files.
 EMBEDDED := space/synthmotion-tiny
 synthmotion-tables: $(STAMP)
 	$(BIN)/python -m macm.hub_cards.benchmark_tables README.md $(EMBEDDED)/README.md \
 		--table synthmotion-ground-truth=$(EMBEDDED)/benchmark/table.md \
-		--table synthmotion-estimated=$(EMBEDDED)/benchmark-estimated/table.md
+		--table synthmotion-estimated=$(EMBEDDED)/benchmark-estimated/table.md \
+		--table synthmotion-msd-followed=$(EMBEDDED)/benchmark/followed.md
 
 constraints: $(STAMP)
 	{ echo "# Exact versions the project is tested with (pip -c). Regenerate with: make constraints"; \

@@ -115,8 +115,11 @@ def estimated_inputs(clip, model_config, workdir: Path, fps: float) -> ClipInput
 
 
 @torch.no_grad()
-def caption_batch(model, processor, inputs: list[ClipInputs], mode: dict, max_new_tokens: int) -> list[str]:
-    """Greedy captions of a batch of clips under one decoding mode."""
+def caption_batch(
+    model, processor, inputs: list[ClipInputs], mode: dict, max_new_tokens: int
+) -> tuple[list[str], Counter]:
+    """Greedy captions of a batch of clips under one decoding mode, and for MSD modes whose top token MSD took where
+    the two pathways' top tokens differ (`followed_counts`)."""
     prompt = processor.apply_chat_template(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": DEFAULT_QUESTION}]}],
         add_generation_prompt=True,
@@ -142,7 +145,11 @@ def caption_batch(model, processor, inputs: list[ClipInputs], mode: dict, max_ne
     else:
         input_ids = encoded["input_ids"]
         kwargs.update(
-            msd=True, pixel_values_videos=encoded["pixel_values_videos"], **{motion_name: encoded[motion_name]}
+            msd=True,
+            pixel_values_videos=encoded["pixel_values_videos"],
+            output_msd=True,
+            return_dict_in_generate=True,
+            **{motion_name: encoded[motion_name]},
         )
     output = model.generate(
         input_ids=input_ids,
@@ -151,7 +158,29 @@ def caption_batch(model, processor, inputs: list[ClipInputs], mode: dict, max_ne
         do_sample=False,
         **kwargs,
     )
-    return processor.tokenizer.batch_decode(output[:, input_ids.shape[1] :], skip_special_tokens=True)
+    sequences = output.sequences if kwargs.get("return_dict_in_generate") else output
+    generated = sequences[:, input_ids.shape[1] :]
+    texts = processor.tokenizer.batch_decode(generated, skip_special_tokens=True)
+    followed = (
+        followed_counts(output.msd, generated, model.generation_config.eos_token_id)
+        if kwargs.get("msd")
+        else Counter()
+    )
+    return texts, followed
+
+
+def followed_counts(msd, generated: torch.Tensor, eos_token_id) -> Counter:
+    """Of the generated steps (up to each row's end-of-sequence token) where the visual and the motion pathway's top
+    tokens differ: how often MSD took the visual one, the motion one, or neither."""
+    eos = torch.tensor(eos_token_id if isinstance(eos_token_id, list) else [eos_token_id])
+    ended_before = torch.isin(generated, eos).long().cumsum(dim=1) - torch.isin(generated, eos).long()
+    live = ended_before == 0
+    differ = live & (msd.visual_top != msd.motion_top)
+    return Counter(
+        disagreements=int(differ.sum()),
+        visual=int((differ & (msd.msd_top == msd.visual_top)).sum()),
+        motion=int((differ & (msd.msd_top == msd.motion_top)).sum()),
+    )
 
 
 def score_caption(caption: str, actions: list[dict]) -> Counter:
@@ -225,6 +254,23 @@ def markdown_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def followed_table(results: dict[str, dict]) -> str:
+    """Per MSD mode: at the steps where the two pathways' top tokens differ, whose token MSD emitted."""
+    lines = [
+        "| decoding | steps where the pathways' top tokens differ | MSD took the visual token | MSD took the motion token "
+        "| neither |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for mode, row in results.items():
+        if followed := row.get("msd_followed"):
+            total, visual, motion = followed["disagreements"], followed["visual"], followed["motion"]
+            cells = [
+                f"{count} ({100 * count / max(1, total):.0f}%)" for count in (visual, motion, total - visual - motion)
+            ]
+            lines.append(f"| {mode} | {total} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def plot_accuracy(results: dict[str, dict], path: Path) -> None:
     import matplotlib
 
@@ -295,17 +341,22 @@ def main(argv: list[str] | None = None) -> int:
 
     results, timings, captions = {}, {}, {name: [] for name in modes}
     for name, mode in modes.items():
-        counts = Counter()
+        counts, followed = Counter(), Counter()
         start = time.perf_counter()
         for begin in range(0, len(clips), args.batch_size):
             batch = clips[begin : begin + args.batch_size]
-            texts = caption_batch(model, processor, inputs[begin : begin + args.batch_size], mode, args.max_new_tokens)
+            texts, batch_followed = caption_batch(
+                model, processor, inputs[begin : begin + args.batch_size], mode, args.max_new_tokens
+            )
+            followed += batch_followed
             for clip, text in zip(batch, texts, strict=True):
                 counts += score_caption(text, clip.metadata["actions"])
                 captions[name].append(text.strip())
         timings[name] = round((time.perf_counter() - start) / len(clips), 4)
         results[name] = summarize(counts, len(clips))
         results[name].update(grounding_control(captions[name], [clip.metadata["actions"] for clip in clips]))
+        if followed:
+            results[name]["msd_followed"] = dict(followed)  # where the pathways' top tokens differ
         print(f"{name}: {results[name]}", file=sys.stderr)
 
     report = {
@@ -326,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
         (args.out / "table.md").write_text(markdown_table(results) + "\n")
+        if any("msd_followed" in row for row in results.values()):
+            (args.out / "followed.md").write_text(followed_table(results) + "\n")
         plot_accuracy(results, args.out / "accuracy.png")
         with open(args.out / "captions.jsonl", "w") as handle:
             for i, clip in enumerate(clips):
