@@ -78,8 +78,9 @@ def test_image_text_to_text_auto_classes_caption_a_clip_in_a_fresh_interpreter(t
 
 
 def test_checkpoint_names_the_actions_and_sides_of_held_out_clips():
-    """Clips 0-5 of seed 4242 (never used for training) through `AutoModel`/`AutoProcessor` with remote code, the motion
-    pathway reading the clip's joints as the benchmark does: MSD names most of their actions with the right side."""
+    """Clips 0-19 of seed 4242 (never used for training) through `AutoModel`/`AutoProcessor` with remote code, the
+    motion pathway reading the clip's joints as the benchmark does: MSD names most of their actions with the right
+    side (the benchmark measures 64% on seed 1000; captions scored against other clips' scripts name about 10%)."""
     import numpy as np
 
     from macm.processing.caption import DEFAULT_QUESTION, load_captioner
@@ -88,7 +89,7 @@ def test_checkpoint_names_the_actions_and_sides_of_held_out_clips():
     model, processor = load_captioner(CHECKPOINT)
     assert type(model).__name__ == "MacmForConditionalGeneration"
     assert model.config.motion_encoder == "joints"
-    clips = [generate_clip(index, SynthConfig(seed=4242)) for index in range(6)]
+    clips = [generate_clip(index, SynthConfig(seed=4242)) for index in range(20)]
     prompt = processor.apply_chat_template(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": DEFAULT_QUESTION}]}],
         add_generation_prompt=True,
@@ -97,7 +98,15 @@ def test_checkpoint_names_the_actions_and_sides_of_held_out_clips():
     inputs = processor(text=[prompt] * len(clips), videos=[list(c.rgb) for c in clips], motion_joints=keypoints)
     output = model.generate(**inputs, msd=True, max_new_tokens=72, do_sample=False)
     captions = processor.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-    truth = [(a["name"], a["side"]) for clip in clips for a in clip.metadata["actions"]]
-    named = [pair for caption in captions for pair in parse_caption(caption)]
-    right = sum(pair in named for pair in truth)
-    assert right >= 0.75 * len(truth), f"{right} of {len(truth)} (action, side) pairs named: {captions}"
+    truths = [[(a["name"], a["side"]) for a in clip.metadata["actions"]] for clip in clips]
+
+    def pairs_named(captions_of_clips: list[str]) -> int:
+        return sum(
+            pair in parse_caption(caption)
+            for caption, truth in zip(captions_of_clips, truths, strict=True)
+            for pair in truth
+        )
+
+    total, right = sum(map(len, truths)), pairs_named(captions)
+    assert right >= 0.5 * total, f"{right} of {total} (action, side) pairs named: {captions}"
+    assert pairs_named(captions[1:] + captions[:1]) < 0.5 * right  # each caption follows its own clip
