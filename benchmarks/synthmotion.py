@@ -173,8 +173,8 @@ def followed_counts(msd, generated: torch.Tensor, eos_token_id) -> Counter:
     """Of the generated steps (up to each row's end-of-sequence token) where the visual and the motion pathway's top
     tokens differ: how often MSD took the visual one, the motion one, or neither."""
     eos = torch.tensor(eos_token_id if isinstance(eos_token_id, list) else [eos_token_id])
-    ended_before = torch.isin(generated, eos).long().cumsum(dim=1) - torch.isin(generated, eos).long()
-    live = ended_before == 0
+    is_end = torch.isin(generated, eos).long()
+    live = is_end.cumsum(dim=1) - is_end == 0  # no end token before this step
     differ = live & (msd.visual_top != msd.motion_top)
     return Counter(
         disagreements=int(differ.sum()),

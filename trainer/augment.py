@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .estimator_noise import EstimatorNoise
+from .estimator_noise import EstimatorNoise, body_height
 
 __all__ = ["augment_keypoints", "jitter_keypoints"]
 
@@ -19,9 +19,7 @@ def jitter_keypoints(keypoints: np.ndarray, rng: np.random.Generator, noise: flo
     (each clip's median height of its joints), estimator-like scores and a few joints dropped (score below 0.3).
     Joints scored 0 (not found) stay unfound."""
     keypoints = np.array(keypoints, dtype=np.float64)
-    y = keypoints[..., 1]
-    height = np.median(y.max(axis=-1) - y.min(axis=-1), axis=-1)  # (...,)
-    sigma = noise * np.maximum(height, 1.0)[..., None, None, None]
+    sigma = noise * body_height(keypoints)[..., None, None, None]
     keypoints[..., :2] += rng.normal(0.0, 1.0, keypoints[..., :2].shape) * sigma
     score = rng.uniform(*SCORE_RANGE, keypoints.shape[:-1])
     dropped = rng.random(keypoints.shape[:-1]) < DROP_RATE

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 
 from macm.processing.pose.types import COCO17_NAMES
 
-__all__ = ["EstimatorNoise", "LEFT_RIGHT", "measure_residuals", "swap_left_right"]
+__all__ = ["EstimatorNoise", "LEFT_RIGHT", "body_height", "measure_residuals", "swap_left_right"]
 
 # COCO-17 index of each joint's mirror image (left <-> right; nose maps to itself).
 LEFT_RIGHT = np.array(
@@ -42,7 +42,7 @@ def swap_left_right(keypoints: np.ndarray) -> np.ndarray:
     return keypoints[..., LEFT_RIGHT, :]
 
 
-def _body_height(keypoints: np.ndarray) -> np.ndarray:
+def body_height(keypoints: np.ndarray) -> np.ndarray:
     """Median over frames of the joints' vertical extent, `(..., F, K, >=2)` -> `(...)`, at least 1 pixel."""
     y = keypoints[..., 1]
     return np.maximum(np.median(y.max(axis=-1) - y.min(axis=-1), axis=-1), 1.0)
@@ -101,7 +101,7 @@ class EstimatorNoise:
         steps = (start[:, None] + np.arange(frames)) % self.scores.shape[1]  # (N, F)
         swapped = self.swapped[bank[:, None], steps]  # (N, F)
         clips = np.where(swapped[..., None, None], swap_left_right(clips), clips)
-        height = _body_height(clips)[:, None, None, None]
+        height = body_height(clips)[:, None, None, None]
         clips[..., :2] += self.residuals[bank[:, None], steps] * height
         clips[..., 2] = np.where(clips[..., 2] > 0, self.scores[bank[:, None], steps], 0.0)
         return clips.reshape(keypoints.shape)
@@ -121,7 +121,7 @@ def frame_residuals(truth: np.ndarray, estimate: np.ndarray, min_score: float = 
     mirrored = swap_left_right(truth)
     swapped = distance(mirrored) < SWAPPED_IF_CLOSER * distance(truth)
     aligned = np.where(swapped[:, None, None], mirrored, truth)
-    residuals = np.where(found[..., None], (xy - aligned) / _body_height(truth), 0.0)
+    residuals = np.where(found[..., None], (xy - aligned) / body_height(truth), 0.0)
     return residuals, np.where(found, score, 0.0), swapped
 
 
