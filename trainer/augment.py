@@ -34,13 +34,14 @@ def augment_keypoints(
     joint_noise: float,
     estimator: EstimatorNoise | None = None,
     estimator_share: float = 0.5,
+    estimator_match: str = "clip",
 ) -> np.ndarray:
     """Keypoints `(..., F, K, 3)` as training shows them to the joints encoder: each clip gets, with probability
-    `estimator_share`, a recorded pose estimator's errors (`estimator`, see `macm.trainer.estimator_noise`), else
-    Gaussian jitter of `joint_noise` body heights (none when 0)."""
+    `estimator_share`, a recorded pose estimator's errors (`estimator`, picked by `estimator_match`, see
+    `macm.trainer.estimator_noise`), else Gaussian jitter of `joint_noise` body heights (none when 0)."""
     jittered = jitter_keypoints(keypoints, rng, joint_noise) if joint_noise else np.asarray(keypoints, np.float64)
     if estimator is None or estimator_share <= 0:
         return jittered
-    estimated = estimator.apply(keypoints, rng)
+    estimated = estimator.apply(keypoints, rng, match=estimator_match)
     chosen = rng.random(keypoints.shape[:-3]) < estimator_share  # one draw per clip
     return np.where(np.expand_dims(chosen, (-1, -2, -3)), estimated, jittered)

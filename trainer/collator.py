@@ -40,6 +40,8 @@ class MacmCollator:
         estimator_noise ([`EstimatorNoise`], *optional*): a pose estimator's recorded errors; with `"joints"`, a share
             `estimator_share` of the clips get them instead of the Gaussian `joint_noise` (see `augment_keypoints`).
         estimator_share (`float`, *optional*, defaults to 0.5): that share.
+        estimator_match (`str`, *optional*, defaults to `"clip"`): how the recorded errors are picked (`"clip"` or
+            `"pose"`, see [`EstimatorNoise.apply`]).
     """
 
     processor: object
@@ -50,6 +52,7 @@ class MacmCollator:
     joint_noise: float = 0.0
     estimator_noise: EstimatorNoise | None = None
     estimator_share: float = 0.5
+    estimator_match: str = "clip"
 
     def _fit_frames(self, frames):
         if len(frames) >= self.num_frames:
@@ -61,7 +64,9 @@ class MacmCollator:
             raise ValueError(f"sample {sample.get('id')}: the joints motion encoder needs keypoints; the row has none")
         if self.joint_noise > 0 or self.estimator_noise is not None:
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))  # follows the trainer's seed
-            keypoints = augment_keypoints(keypoints, rng, self.joint_noise, self.estimator_noise, self.estimator_share)
+            keypoints = augment_keypoints(
+                keypoints, rng, self.joint_noise, self.estimator_noise, self.estimator_share, self.estimator_match
+            )
         return np.stack(self._fit_frames(list(keypoints)))
 
     def _end_token_id(self) -> int:

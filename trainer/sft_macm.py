@@ -50,6 +50,14 @@ class MacmScriptArguments(ScriptArguments):
         default=0.5,
         metadata={"help": "Share of clips given the recorded estimator errors (with estimator_residuals)."},
     )
+    estimator_match: str = field(
+        default="clip",
+        metadata={
+            "help": "How recorded errors are picked: `clip` (one recorded clip, frame by frame) or `pose` (per frame, "
+            "from the recorded frames of the nearest true poses).",
+            "choices": ["clip", "pose"],
+        },
+    )
     loss_pathways: str | None = field(
         default=None, metadata={"help": "both, visual or motion (default: the model config's `loss_pathways`)."}
     )
@@ -147,6 +155,7 @@ def main(script_args: MacmScriptArguments, training_args: SFTConfig, model_args:
             joint_noise=script_args.joint_noise,
             estimator_noise=estimator_noise,
             estimator_share=script_args.estimator_share,
+            estimator_match=script_args.estimator_match,
         ),
         train_dataset=train_dataset,
         eval_dataset=eval_dataset,

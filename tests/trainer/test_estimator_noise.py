@@ -7,7 +7,7 @@ import pytest
 
 from macm.processing.pose.types import COCO17_NAMES
 from macm.trainer.augment import augment_keypoints
-from macm.trainer.estimator_noise import EstimatorNoise, frame_residuals, swap_left_right
+from macm.trainer.estimator_noise import EstimatorNoise, frame_residuals, pose_descriptor, swap_left_right
 
 FRAMES = 6
 
@@ -104,3 +104,53 @@ def test_a_file_that_is_not_a_residuals_file_is_named(tmp_path):
     np.savez(path, something=np.zeros(3))
     with pytest.raises(ValueError, match="not an estimator-residuals file"):
         EstimatorNoise.load(path)
+
+
+def arm_raised(body: np.ndarray) -> np.ndarray:
+    """`body` with the left wrist and elbow above the head."""
+    raised = body.copy()
+    for name, lift in (("left_elbow", -30.0), ("left_wrist", -60.0)):
+        raised[:, COCO17_NAMES.index(name), 1] = lift
+    return raised
+
+
+def test_pose_matched_replay_gives_each_pose_the_errors_recorded_on_it(tmp_path):
+    """Recorded: a body standing (the estimator finds every joint) and the same body with its arm raised (it loses
+    the wrist), each twice so both poses have more recorded frames than the neighbours drawn from. Replayed by pose,
+    a raised arm loses its wrist and a standing body keeps it, in every frame."""
+    rng = np.random.default_rng(8)
+    wrist = COCO17_NAMES.index("left_wrist")
+    standing, raised = standing_body(), arm_raised(standing_body())
+    parts = []
+    for truth, wrist_score in ((standing, 0.9), (raised, 0.0)) * 2:
+        estimate = np.concatenate([truth + rng.normal(0.0, 1.0, truth.shape), np.full((*truth.shape[:2], 1), 0.9)], -1)
+        estimate[:, wrist, 2] = wrist_score
+        residuals, scores, swapped = frame_residuals(truth, estimate)
+        parts.append((residuals, scores, swapped, pose_descriptor(truth)))
+    noise = EstimatorNoise(*(np.stack(part) for part in zip(*parts, strict=True)))
+    noise.save(tmp_path / "residuals.npz")
+    noise = EstimatorNoise.load(tmp_path / "residuals.npz")
+    assert noise.poses.shape == (4, FRAMES, 34)
+
+    # a bigger body elsewhere in the frame: the descriptor compares poses, not sizes or places
+    def scored(body):
+        return np.concatenate([body * 3.0 + 200.0, np.ones((*body.shape[:2], 1))], axis=-1)
+
+    clips = np.stack([scored(standing), scored(arm_raised(standing_body()))])
+    replayed = noise.apply(clips, np.random.default_rng(9), match="pose")
+    assert (replayed[0, :, wrist, 2] > 0).all()
+    assert (replayed[1, :, wrist, 2] == 0).all()
+    by_clip = noise.apply(clips, np.random.default_rng(9), match="clip")
+    assert by_clip.shape == clips.shape
+
+
+def test_pose_matching_needs_recorded_poses_and_a_known_match():
+    truth = standing_body()
+    noise = EstimatorNoise(
+        *(part[None] for part in frame_residuals(truth, an_estimate(truth, np.random.default_rng(10))))
+    )
+    keypoints = np.concatenate([truth, np.ones((FRAMES, 17, 1))], axis=-1)
+    with pytest.raises(ValueError, match="no true poses"):
+        noise.apply(keypoints, np.random.default_rng(11), match="pose")
+    with pytest.raises(ValueError, match="`match` must be one of"):
+        noise.apply(keypoints, np.random.default_rng(11), match="nearest")
