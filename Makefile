@@ -86,6 +86,7 @@ synthmotion-tiny: $(STAMP)
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/benchmark
 	$(BIN)/python benchmarks/synthmotion.py --model runs/synthmotion-tiny --pose-source estimated \
 		--modes visual motion msd --out runs/synthmotion-tiny/benchmark-estimated
+	$(BIN)/python benchmarks/msd_pruning.py --model runs/synthmotion-tiny --out runs/synthmotion-tiny/msd-pruning
 
 # After copying a run into space/synthmotion-tiny (with its benchmark folders): the README's and the card's tables are
 # the benchmark's own table.md and followed.md files.
@@ -94,7 +95,8 @@ synthmotion-tables: $(STAMP)
 	$(BIN)/python -m macm.hub_cards.benchmark_tables README.md $(EMBEDDED)/README.md \
 		--table synthmotion-ground-truth=$(EMBEDDED)/benchmark/table.md \
 		--table synthmotion-estimated=$(EMBEDDED)/benchmark-estimated/table.md \
-		--table synthmotion-msd-followed=$(EMBEDDED)/benchmark/followed.md
+		--table synthmotion-msd-followed=$(EMBEDDED)/benchmark/followed.md \
+		--table synthmotion-msd-pruning=$(EMBEDDED)/msd-pruning/pruning.md
 
 constraints: $(STAMP)
 	{ echo "# Exact versions the project is tested with (pip -c). Regenerate with: make constraints"; \
