@@ -33,7 +33,7 @@ from macm.processing.synth.actions import ACTIONS, SIDES
 from macm.processing.synth.dataset import SynthConfig, clip_id, clip_split, generate_motion
 
 from .augment import augment_keypoints
-from .estimator_noise import EstimatorNoise
+from .estimator_noise import ESTIMATOR_MATCHES, EstimatorNoise
 
 __all__ = ["ACTION_CLASSES", "joint_clips", "recall_at_k", "train_motion_encoder"]
 
@@ -89,21 +89,26 @@ def train_motion_encoder(
     joint_noise: float,
     estimator: EstimatorNoise | None = None,
     estimator_share: float = 0.5,
+    estimator_match: str = "clip",
     batch_size: int = 128,
     learning_rate: float = 1e-3,
     seed: int = 0,
 ) -> dict:
     """Train `encoder` (a `MacmJointMotionEncoder`) with a throw-away multi-label head; recall@k per quarter.
 
-    Training and scoring clips get the same noise: Gaussian `joint_noise`, and `estimator`'s recorded errors on a
-    share `estimator_share` of them (see `augment_keypoints`)."""
+    Training and scoring clips get the same noise: Gaussian `joint_noise`, and `estimator`'s recorded errors (picked
+    by `estimator_match`) on a share `estimator_share` of them (see `augment_keypoints`)."""
     rng = np.random.default_rng(seed)
     width = encoder.norm.normalized_shape[0]
     head = nn.Linear(width, len(ACTION_CLASSES))
     parameters = [*encoder.parameters(), *head.parameters()]
     optimizer = torch.optim.AdamW(parameters, lr=learning_rate, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, learning_rate, total_steps=steps, pct_start=0.1)
-    test_x = _normalised(augment_keypoints(held_out[0], rng, joint_noise, estimator, estimator_share))
+
+    def augment(keypoints: np.ndarray) -> np.ndarray:
+        return augment_keypoints(keypoints, rng, joint_noise, estimator, estimator_share, estimator_match)
+
+    test_x = _normalised(augment(held_out[0]))
     test_y = torch.from_numpy(held_out[1])
 
     def scores(x: torch.Tensor) -> torch.Tensor:
@@ -113,7 +118,7 @@ def train_motion_encoder(
     for step in tqdm(range(steps), desc="motion encoder"):
         encoder.train()
         batch = rng.integers(0, len(train[0]), batch_size)
-        keypoints = augment_keypoints(train[0][batch], rng, joint_noise, estimator, estimator_share)
+        keypoints = augment(train[0][batch])
         loss = nn.functional.binary_cross_entropy_with_logits(
             scores(_normalised(keypoints)), torch.from_numpy(train[1][batch])
         )
@@ -148,6 +153,12 @@ def main(argv: list[str] | None = None) -> None:
         help="a pose estimator's recorded errors (`python -m macm.trainer.estimator_noise`), replayed on a share of clips",
     )
     parser.add_argument("--estimator-share", type=float, default=0.5, help="share of clips given those errors")
+    parser.add_argument(
+        "--estimator-match",
+        choices=ESTIMATOR_MATCHES,
+        default="clip",
+        help="replay one recorded clip's errors (clip) or each frame's nearest recorded pose's (pose)",
+    )
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
@@ -171,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         args.joint_noise,
         estimator=estimator,
         estimator_share=args.estimator_share,
+        estimator_match=args.estimator_match,
     )
     model.save_pretrained(args.out)
     processor.save_pretrained(args.out)

@@ -47,7 +47,7 @@ def test_collator_sends_pose_sampled_joints_to_a_joints_model(tmp_path, tiny_pro
 
     # a recorded estimator that missed every left wrist: every clip given its errors loses that joint
     from macm.processing.pose.types import COCO17_NAMES
-    from macm.trainer.estimator_noise import EstimatorNoise
+    from macm.trainer.estimator_noise import EstimatorNoise, pose_descriptor
 
     wrist = COCO17_NAMES.index("left_wrist")
     scores = np.full((1, 4, 17), 0.9)
@@ -57,6 +57,19 @@ def test_collator_sends_pose_sampled_joints_to_a_joints_model(tmp_path, tiny_pro
         tiny_processor, root, num_frames=4, motion_encoder="joints", estimator_noise=estimator, estimator_share=1.0
     )(samples)["motion_joints"]
     assert (replayed[..., wrist, 2] == 0).all() and (replayed[..., 0, 2] > 0.8).all()
+
+    # replayed by pose, from recorded frames whose true poses are the clip's own: the same lost wrist
+    poses = pose_descriptor(clip.keypoints)[None]
+    by_pose = MacmCollator(
+        tiny_processor,
+        root,
+        num_frames=4,
+        motion_encoder="joints",
+        estimator_noise=EstimatorNoise(np.zeros((1, 4, 17, 2)), scores, np.zeros((1, 4), bool), poses),
+        estimator_share=1.0,
+        estimator_match="pose",
+    )(samples)["motion_joints"]
+    assert (by_pose[..., wrist, 2] == 0).all() and (by_pose[..., 0, 2] > 0.8).all()
 
 
 def test_motion_pretrain_trains_only_the_motion_encoder_and_reports_recall(tmp_path, capsys):
