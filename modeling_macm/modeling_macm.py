@@ -565,10 +565,18 @@ class MacmForConditionalGeneration(MacmPreTrainedModel, GenerationMixin):
         self.model = MacmModel(config)
         self.lm_head = nn.Linear(config.text_config.hidden_size, config.text_config.vocab_size, bias=False)
         self.post_init()
-        # the MSD defaults travel in generation_config.json too, where `generate` looks first
+        self._fill_msd_generation_defaults()
+
+    def _fill_msd_generation_defaults(self) -> None:
+        """The MSD defaults travel in generation_config.json too, where `generate` looks first; a generation config
+        loaded from a folder written without them gets the model config's."""
         for name in MSD_GENERATION_FIELDS:
             if getattr(self.generation_config, name, None) is None:
-                setattr(self.generation_config, name, getattr(config, name))
+                setattr(self.generation_config, name, getattr(self.config, name))
+
+    def save_pretrained(self, *args, **kwargs):
+        self._fill_msd_generation_defaults()
+        return super().save_pretrained(*args, **kwargs)
 
     def get_input_embeddings(self):
         return self.model.get_input_embeddings()

@@ -63,3 +63,18 @@ def test_generation_config_carries_the_msd_settings(saved_copy, tiny_model):
     generation = json.loads((saved_copy / "generation_config.json").read_text())
     for name in MSD_GENERATION_FIELDS:
         assert generation[name] == getattr(tiny_model.config, name), name
+
+
+def test_a_folder_saved_without_msd_generation_settings_writes_them_when_saved_again(saved_copy, tmp_path):
+    from macm.modeling_macm import MacmForConditionalGeneration
+    from macm.modeling_macm.msd import MSD_GENERATION_FIELDS
+
+    older = shutil.copytree(saved_copy, tmp_path / "older")
+    path = older / "generation_config.json"
+    written = json.loads(path.read_text())
+    path.write_text(json.dumps({k: v for k, v in written.items() if k not in MSD_GENERATION_FIELDS}))
+    MacmForConditionalGeneration.from_pretrained(older).save_pretrained(tmp_path / "again")
+    again = json.loads((tmp_path / "again" / "generation_config.json").read_text())
+    assert {name: again[name] for name in MSD_GENERATION_FIELDS} == {
+        name: written[name] for name in MSD_GENERATION_FIELDS
+    }
