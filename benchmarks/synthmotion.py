@@ -97,7 +97,7 @@ def estimated_inputs(clip, model_config, workdir: Path, fps: float) -> ClipInput
     from macm.processing.render import OverlayVideoWriter
 
     video = workdir / f"{clip.metadata['id']}.mp4"
-    with OverlayVideoWriter(video, fps=fps, crf=18) as writer:
+    with OverlayVideoWriter(video, fps=fps, crf=18, reproducible=True) as writer:  # the same figures run to run
         for frame in clip.rgb:
             writer.write(frame)
     num_keyframes, settings = checkpoint_motion_settings(model_config)

@@ -190,7 +190,7 @@ def measure_residuals(num_clips: int, seed: int, size: int = 192, frames: int = 
         for index in tqdm(range(num_clips), desc="estimator residuals"):
             clip = generate_clip(index, config)
             video = Path(workdir) / "clip.mp4"
-            with OverlayVideoWriter(video, fps=config.fps, crf=18) as writer:
+            with OverlayVideoWriter(video, fps=config.fps, crf=18, reproducible=True) as writer:
                 for frame in clip.rgb:
                     writer.write(frame)
             result = extract_motion(video, num_keyframes=frames, stride=1, cache=False, progress=False)

@@ -228,7 +228,7 @@ def _write_clip(clip: SynthClip, root: Path, fps: float) -> None:
     for name, image in zip(row["motion_files"], clip.motion, strict=True):
         _write_png(root / name, image)
     np.save(root / row["joints_file"], clip.joints)
-    with OverlayVideoWriter(root / row["video"], fps=fps, threads=1) as writer:  # one thread: byte-identical files
+    with OverlayVideoWriter(root / row["video"], fps=fps, reproducible=True) as writer:
         for image in clip.rgb:
             writer.write(image)
 

@@ -138,3 +138,18 @@ def test_overlay_video_round_trip(tmp_path):
     assert len(decoded) == 7
     assert decoded[0].shape == (44, 62, 3)
     np.testing.assert_allclose([d.mean() for d in decoded], [20 * i for i in range(7)], atol=3)
+
+
+def test_a_reproducible_writer_repeats_its_bytes(tmp_path):
+    """x264 with its lookahead on gave different files for this clip's frames run to run, even on one thread."""
+    from macm.processing.synth import SynthConfig, generate_clip
+
+    frames = generate_clip(3, SynthConfig(seed=1000, size=192, frames=16)).rgb
+    written = []
+    for attempt in range(4):
+        path = tmp_path / f"clip{attempt}.mp4"
+        with OverlayVideoWriter(path, fps=8, crf=18, reproducible=True) as writer:
+            for frame in frames:
+                writer.write(frame)
+        written.append(path.read_bytes())
+    assert all(data == written[0] for data in written[1:])
