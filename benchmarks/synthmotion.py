@@ -11,8 +11,8 @@ seed 0). The motion pathway's input comes from `--pose-source`:
 - `ground-truth` (default): the clip's exact joints, as in training (keyframes picked from them by the project's
   sampler; motion frames drawn from them);
 - `estimated`: the path a user's clip takes: the clip is written as a video (at `--size`, default 192 px here, a
-  size BlazePose reads) and goes through `extract_motion` with BlazePose, the sampler and the checkpoint's
-  motion-frame settings.
+  size BlazePose reads; encoded reproducibly, so the figures repeat run to run) and goes through `extract_motion`
+  with BlazePose, the sampler and the checkpoint's motion-frame settings.
 
 Every clip is captioned greedily under each decoding mode:
 
