@@ -405,8 +405,8 @@ resolve it.
 
 ## Regenerate
 
-Generation is deterministic per seed (metadata, frames and joints byte for byte; the videos are H.264 encodes of the
-same frames), and clip `i` does not depend on the number of clips:
+Generation is deterministic per seed, byte for byte (metadata, frames, joints, and the videos: H.264 written with one
+encoder thread and no lookahead), and clip `i` does not depend on the number of clips:
 
 ```bash
 {command}
