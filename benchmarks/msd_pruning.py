@@ -33,11 +33,11 @@ import torch
 from tqdm.auto import tqdm
 
 from macm.modeling_macm.msd import msd_scores
-from macm.processing.caption import DEFAULT_QUESTION, load_captioner
+from macm.processing.caption import load_captioner
 from macm.processing.synth import SynthConfig, generate_clip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling script, also when imported by the tests
-from synthmotion import EMBEDDED, ground_truth_inputs  # noqa: E402
+from synthmotion import EMBEDDED, encode_clips, ground_truth_inputs  # noqa: E402
 
 CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
@@ -46,17 +46,9 @@ CONFIDENCE_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 def pathway_logits(model, processor, clip) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Teacher-forced next-token logits of the visual and motion pathways at each token of the clip's caption
     `(T, V)` each, and the caption's token ids `(T,)`."""
-    inputs = ground_truth_inputs(clip, model.config.num_keyframes)
-    prompt = processor.apply_chat_template(
-        [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": DEFAULT_QUESTION}]}],
-        add_generation_prompt=True,
-    )
-    joints = getattr(model.config, "motion_encoder", "vision_tower") == "joints"
-    motion = {"motion_joints": [inputs.keypoints]} if joints else {"motion_frames": [inputs.motion_frames]}
-    encoded = processor(text=[prompt], videos=[inputs.keyframes], **motion)
+    encoded, motion_name = encode_clips(model, processor, [ground_truth_inputs(clip, model.config.num_keyframes)])
     caption = processor.tokenizer(clip.metadata["caption"].lower(), add_special_tokens=False)["input_ids"]
     input_ids = torch.cat([encoded["input_ids"], torch.tensor([caption])], dim=1)
-    motion_name = model.model.motion_input_name
     output = model(
         input_ids=input_ids,
         attention_mask=torch.ones_like(input_ids),
@@ -181,14 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     model, processor = load_captioner(args.model)
-    config = model.config
-    msd_settings = {
-        "alpha": config.msd_alpha,
-        "beta": config.msd_beta,
-        "theta": config.msd_theta,
-        "synergy": config.msd_synergy,
-        "terms": config.msd_terms,
-    }
+    msd_settings = model.config.msd_kwargs
     clip_config = SynthConfig(seed=args.seed, size=96, frames=16)
     counts = Counter()
     for index in tqdm(range(args.num), desc="teacher-forced clips"):

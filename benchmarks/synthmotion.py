@@ -114,12 +114,9 @@ def estimated_inputs(clip, model_config, workdir: Path, fps: float) -> ClipInput
     return ClipInputs(keyframes, motion, keypoints, found)
 
 
-@torch.no_grad()
-def caption_batch(
-    model, processor, inputs: list[ClipInputs], mode: dict, max_new_tokens: int
-) -> tuple[list[str], Counter]:
-    """Greedy captions of a batch of clips under one decoding mode, and for MSD modes whose top token MSD took where
-    the two pathways' top tokens differ (`followed_counts`)."""
+def encode_clips(model, processor, inputs: list[ClipInputs]) -> tuple[dict, str]:
+    """The default question's prompt with each clip's keyframes and motion input, processed as a batch, and the name
+    of the motion pathway's input in it (`"motion_joints"` or `"pixel_values_motion"`)."""
     prompt = processor.apply_chat_template(
         [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": DEFAULT_QUESTION}]}],
         add_generation_prompt=True,
@@ -131,7 +128,16 @@ def caption_batch(
         else {"motion_frames": [clip.motion_frames for clip in inputs]}
     )
     encoded = processor(text=[prompt] * len(inputs), videos=[clip.keyframes for clip in inputs], **motion_kwargs)
-    motion_name = "motion_joints" if joints else "pixel_values_motion"
+    return encoded, "motion_joints" if joints else "pixel_values_motion"
+
+
+@torch.no_grad()
+def caption_batch(
+    model, processor, inputs: list[ClipInputs], mode: dict, max_new_tokens: int
+) -> tuple[list[str], Counter]:
+    """Greedy captions of a batch of clips under one decoding mode, and for MSD modes whose top token MSD took where
+    the two pathways' top tokens differ (`followed_counts`)."""
+    encoded, motion_name = encode_clips(model, processor, inputs)
     kwargs = {k: v for k, v in mode.items() if k != "pathway"}
     if mode["pathway"] == "visual":
         kwargs.update(msd=False, pixel_values_videos=encoded["pixel_values_videos"])

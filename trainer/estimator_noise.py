@@ -94,8 +94,9 @@ class EstimatorNoise:
                 f"estimator residuals of inconsistent shapes: residuals {self.residuals.shape}, scores "
                 f"{self.scores.shape}, swapped {self.swapped.shape}"
             )
-        if self.poses is not None and self.poses.shape != (clips, frames, 2 * len(COCO17_NAMES)):
-            raise ValueError(f"estimator poses of shape {self.poses.shape}, expected {(clips, frames, 34)}")
+        expected = (clips, frames, 2 * len(COCO17_NAMES))
+        if self.poses is not None and self.poses.shape != expected:
+            raise ValueError(f"estimator poses of shape {self.poses.shape}, expected {expected}")
 
     @classmethod
     def load(cls, path: str | Path) -> EstimatorNoise:
